@@ -1,0 +1,112 @@
+"""The LayerTable contract between the tracer and everything downstream (torch-free).
+
+A LayerTable is a ``pandas.DataFrame`` with one row per *fused* layer in execution order, the way
+an inference runtime would run the model: BatchNorm folded into its conv, an activation fused
+into its producer. Element counts, not bytes: the trace is dtype-agnostic and the cost model
+(``roofsweep.costmodel``) turns elements into bytes.
+
+Columns
+-------
+model          str   model label (e.g. ``mnv4-conv-m`` or ``mnv2@0.5x/160``)
+index          int   0..n-1, execution order
+name           str   module path of the layer's producing op (``blocks.3.expand.conv``);
+                     ``<root>`` for ops called directly in the top module's forward
+op_type        str   one of OP_TYPES
+module_type    str   class name of that module (``Conv2d``), ``""`` if none
+aten_ops       str   the aten ops fused into the row, ``+``-joined (``convolution+_native_batch_norm_legit_no_training+relu``)
+activation     str   the activation fused into the layer (``relu``, ``hardswish``, ``gelu``...), ``""`` if none
+macs           int   multiply-accumulates (1 MAC = 2 FLOPs)
+weight_elems   int   parameter elements the layer reads (conv weights + bias, BN folded into a bias)
+input_elems    int   activation elements read: every non-parameter tensor input (both operands of a
+                     residual add; tensor and gate of an SE multiply)
+output_elems   int   activation elements written
+input_shape    str   shapes of the activation inputs, ``1x3x224x224``; several joined by ``, ``
+output_shape   str   shape of the output
+reads_model_input bool the layer reads the network's input tensor (the stem; RGB padding applies)
+
+``op_type`` values: ``conv2d`` (dense or grouped convolution), ``dwconv2d`` (depthwise: groups ==
+in_channels), ``fc`` (linear layers, and 1x1 convs applied to a 1x1 map, which are matrix-vector
+products), ``matmul`` (activation x activation products outside attention), ``attention`` (fused
+scaled-dot-product attention), ``elementwise`` (adds, multiplies, standalone activations), ``pool``,
+``other`` (norms that could not be folded, softmax, resampling...).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+OP_TYPES = ("conv2d", "dwconv2d", "fc", "matmul", "attention", "elementwise", "pool", "other")
+
+LAYER_COLUMNS: dict[str, str] = {
+    "model": "object",
+    "index": "int64",
+    "name": "object",
+    "op_type": "object",
+    "module_type": "object",
+    "aten_ops": "object",
+    "activation": "object",
+    "macs": "int64",
+    "weight_elems": "int64",
+    "input_elems": "int64",
+    "output_elems": "int64",
+    "input_shape": "object",
+    "output_shape": "object",
+    "reads_model_input": "bool",
+}
+
+
+def empty_layer_table() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in LAYER_COLUMNS.items()})
+
+
+def validate_layer_table(df: pd.DataFrame) -> None:
+    """Internal invariant check (raises AssertionError): columns present, counts non-negative."""
+    missing = [c for c in LAYER_COLUMNS if c not in df.columns]
+    assert not missing, f"LayerTable lacks columns {missing}"
+    assert set(df["op_type"]).issubset(OP_TYPES), set(df["op_type"]) - set(OP_TYPES)
+    for c in ("macs", "weight_elems", "input_elems", "output_elems"):
+        assert (df[c] >= 0).all(), c
+
+
+@dataclass
+class TraceResult:
+    """What tracing one model returns: the LayerTable plus what could not be costed.
+
+    ``unsupported_ops`` maps aten op name -> number of calls that have no cost formula; they are
+    *not* in ``layers`` and the totals are incomplete by that much (reporters say so).
+    ``zero_cost_ops`` maps the named view/reshape-like ops seen -> count (costed at zero by design).
+    """
+
+    model: str
+    layers: pd.DataFrame
+    params: int
+    input_shape: tuple[int, ...]
+    unsupported_ops: dict[str, int] = field(default_factory=dict)
+    zero_cost_ops: dict[str, int] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def macs(self) -> int:
+        return int(self.layers["macs"].sum())
+
+    # ---- (de)serialisation for the on-disk cache; plain JSON, no pickle -----------------
+    def to_json(self) -> str:
+        d = asdict(self)
+        d["layers"] = {c: self.layers[c].tolist() for c in self.layers.columns}
+        d["input_shape"] = list(self.input_shape)
+        return json.dumps(d)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TraceResult":
+        d = json.loads(text)
+        layers = pd.DataFrame(d.pop("layers"))
+        if layers.empty:
+            layers = empty_layer_table()
+        else:
+            layers = layers.astype({c: t for c, t in LAYER_COLUMNS.items() if c in layers.columns})
+        d["input_shape"] = tuple(d["input_shape"])
+        return cls(layers=layers, **d)

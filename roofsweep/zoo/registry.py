@@ -1,0 +1,232 @@
+"""The model registry: names, aliases, defaults and published accuracy (torch-free).
+
+Each entry names its builder as ``"module:function"`` and the builder module is imported only
+when a model is built, so listing models, resolving names and reading a cached trace never import
+torch. A builder is ``fn(width_multiplier: float = 1.0, num_classes: int = 1000) -> nn.Module``.
+
+Published ImageNet-1k top-1 figures come from ``shared/reference/published_models.json``; each is
+stored with its source. Where the MobileNetV4 paper retrained a baseline (its Table 6) that figure
+is used, so all families share one training recipe; otherwise the original authors' release.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from roofsweep.errors import ModelBuildError, UnknownModelError, did_you_mean
+
+MNV4_PAPER = "MobileNetV4 paper (Qin et al., arXiv:2404.10518, ECCV 2024), Table 6"
+MNV4_PAPER_V3 = "MobileNetV4 paper (Qin et al., arXiv:2404.10518), section 7.1 (retrained MobileNetV3-Large)"
+TF_SLIM_V3 = "tensorflow/models research/slim/nets/mobilenet/README.md (MobileNetV3-Small 1.0 float)"
+
+
+@dataclass(frozen=True)
+class Top1:
+    top1: float
+    source: str
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    name: str
+    family: str
+    display_name: str
+    default_resolution: int
+    builder: str
+    # The network's total stride: the input must be at least this many pixels on a side.
+    min_resolution: int = 32
+    top1: dict[float, Top1] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+    def top1_at(self, width: float) -> Top1 | None:
+        for w, t in self.top1.items():
+            if math.isclose(w, width, rel_tol=0, abs_tol=1e-9):
+                return t
+        return None
+
+
+_V4 = "roofsweep.zoo.mobilenet_v4"
+
+ZOO: dict[str, ZooEntry] = {
+    e.name: e
+    for e in [
+        ZooEntry(
+            "mnv1", "MobileNetV1", "MobileNetV1", 224, "roofsweep.zoo.mobilenet_v1:mnv1",
+            top1={1.0: Top1(74.0, MNV4_PAPER)},
+        ),
+        ZooEntry(
+            "mnv2", "MobileNetV2", "MobileNetV2", 224, "roofsweep.zoo.mobilenet_v2:mnv2",
+            top1={
+                0.5: Top1(66.0, MNV4_PAPER),
+                1.0: Top1(73.4, MNV4_PAPER),
+                1.5: Top1(76.8, MNV4_PAPER),
+                2.0: Top1(78.4, MNV4_PAPER),
+            },
+        ),
+        ZooEntry(
+            "mnv3-large", "MobileNetV3", "MobileNetV3-Large", 224,
+            "roofsweep.zoo.mobilenet_v3:mnv3_large",
+            top1={0.5: Top1(69.2, MNV4_PAPER), 1.0: Top1(75.5, MNV4_PAPER_V3)},
+            aliases=("mnv3l", "mnv3",),
+        ),
+        ZooEntry(
+            "mnv3-small", "MobileNetV3", "MobileNetV3-Small", 224,
+            "roofsweep.zoo.mobilenet_v3:mnv3_small",
+            top1={1.0: Top1(67.5, TF_SLIM_V3)},
+            aliases=("mnv3s",),
+        ),
+        ZooEntry(
+            "mnv4-conv-s", "MobileNetV4", "MNv4-Conv-S", 224, f"{_V4}:mnv4_conv_s",
+            top1={1.0: Top1(73.8, MNV4_PAPER)}, aliases=("mnv4-conv-small",),
+        ),
+        ZooEntry(
+            "mnv4-conv-m", "MobileNetV4", "MNv4-Conv-M", 256, f"{_V4}:mnv4_conv_m",
+            top1={1.0: Top1(79.9, MNV4_PAPER)}, aliases=("mnv4-conv-medium",),
+        ),
+        ZooEntry(
+            "mnv4-conv-l", "MobileNetV4", "MNv4-Conv-L", 384, f"{_V4}:mnv4_conv_l",
+            top1={1.0: Top1(82.9, MNV4_PAPER)}, aliases=("mnv4-conv-large",),
+        ),
+        ZooEntry(
+            "mnv4-hybrid-m", "MobileNetV4", "MNv4-Hybrid-M", 256, f"{_V4}:mnv4_hybrid_m",
+            top1={1.0: Top1(80.7, MNV4_PAPER)}, aliases=("mnv4-hybrid-medium",),
+        ),
+        ZooEntry(
+            "mnv4-hybrid-l", "MobileNetV4", "MNv4-Hybrid-L", 384, f"{_V4}:mnv4_hybrid_l",
+            top1={1.0: Top1(83.4, MNV4_PAPER)}, aliases=("mnv4-hybrid-large",),
+        ),
+    ]
+}
+
+
+def list_models() -> list[str]:
+    return list(ZOO)
+
+
+def _norm(s: str) -> str:
+    """Fold the spellings people use: ``MobileNet-V2`` / ``mobilenet_v2`` / ``MNv2`` -> ``mnv2``."""
+    s = s.lower().replace("mobilenet", "mn")
+    return re.sub(r"[^a-z0-9]", "", s)
+
+
+_LOOKUP: dict[str, str] = {}
+for _e in ZOO.values():
+    for _n in (_e.name, _e.display_name, *_e.aliases):
+        _LOOKUP[_norm(_n)] = _e.name
+
+_WIDTH_SUFFIX = re.compile(r"^(.*?)[\s_\-@(]*(\d+(?:\.\d+)?)x\)?\s*$", re.IGNORECASE)
+
+
+def split_width(spec: str) -> tuple[str, float | None]:
+    """``'mnv2-1.5x' -> ('mnv2', 1.5)``; ``'MobileNet-V2 (1.0x)' -> ('MobileNet-V2', 1.0)``."""
+    m = _WIDTH_SUFFIX.match(spec)
+    if m and m.group(1):
+        return m.group(1), float(m.group(2))
+    return spec, None
+
+
+def lookup(spec: str) -> tuple[ZooEntry, float | None]:
+    """Resolve a zoo name (or paper-style name with a width suffix) to its entry and width."""
+    base, width = split_width(spec.strip())
+    key = _LOOKUP.get(_norm(base))
+    if key is None:
+        key = _LOOKUP.get(_norm(spec))
+        width = None if key else width
+    if key is None:
+        raise UnknownModelError(did_you_mean(spec, list_models(), "model"))
+    return ZOO[key], width
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A fully resolved model request: what to build and at which size (torch-free).
+
+    ``spec`` is a zoo name or an external spec (``torchvision:NAME``, ``timm:NAME``,
+    ``package.module:callable``). ``input_shape`` is NCHW for the zoo.
+    """
+
+    spec: str
+    width: float
+    resolution: int
+    batch: int
+    input_shape: tuple[int, ...]
+    label: str
+    family: str
+    display_name: str
+    top1: float | None = None
+    top1_source: str | None = None
+
+    @property
+    def is_zoo(self) -> bool:
+        return self.spec in ZOO
+
+    def cache_key(self) -> str:
+        return f"{self.spec}|w={self.width:g}|in={'x'.join(map(str, self.input_shape))}"
+
+
+def _fmt_width(width: float) -> str:
+    return f"{width:g}x"
+
+
+def resolve(
+    spec: str,
+    width: float | None = None,
+    resolution: int | None = None,
+    batch: int = 1,
+    input_shape: tuple[int, ...] | None = None,
+) -> ModelRef:
+    """Turn a user's model spec and options into a ``ModelRef``; validate the numbers.
+
+    A width given in the name (``mnv2-1.5x``) and by option must agree.
+    """
+    if batch is None or batch < 1:
+        raise ModelBuildError(f"batch must be a positive integer, got {batch}")
+    if ":" in spec:  # external: torchvision:NAME, timm:NAME, package.module:callable
+        if width is not None and width != 1.0:
+            raise ModelBuildError(f"--width applies to zoo models only, not '{spec}'")
+        if input_shape is None:
+            r = resolution or 224
+            _check_resolution(spec, r, 1)
+            input_shape = (batch, 3, r, r)
+        else:
+            input_shape = (batch, *input_shape[1:]) if len(input_shape) > 1 else (batch,)
+        label = spec if input_shape[-1] == 224 or len(input_shape) != 4 else f"{spec}@{input_shape[-1]}"
+        return ModelRef(spec, 1.0, input_shape[-1], batch, tuple(input_shape), label, "external", spec)
+
+    entry, name_width = lookup(spec)
+    if name_width is not None and width is not None and not math.isclose(name_width, width):
+        raise ModelBuildError(f"'{spec}' names width {name_width:g} but --width is {width:g}")
+    w = width if width is not None else (name_width if name_width is not None else 1.0)
+    if not (isinstance(w, (int, float)) and math.isfinite(w) and w > 0):
+        raise ModelBuildError(f"width multiplier must be a positive number, got {w} for {entry.name}")
+    r = resolution if resolution is not None else entry.default_resolution
+    _check_resolution(entry.name, r, entry.min_resolution)
+    label = entry.name
+    if not math.isclose(w, 1.0):
+        label += f"-{_fmt_width(w)}"
+    if r != entry.default_resolution:
+        label += f"@{r}"
+    top = entry.top1_at(w) if r == entry.default_resolution else None
+    display = entry.display_name + ("" if math.isclose(w, 1.0) else f"-{_fmt_width(w)}")
+    return ModelRef(
+        spec=entry.name,
+        width=float(w),
+        resolution=r,
+        batch=batch,
+        input_shape=(batch, 3, r, r),
+        label=label,
+        family=entry.family,
+        display_name=display,
+        top1=top.top1 if top else None,
+        top1_source=top.source if top else None,
+    )
+
+
+def _check_resolution(name: str, r: int, minimum: int) -> None:
+    if not isinstance(r, int) or r < minimum:
+        raise ModelBuildError(
+            f"resolution {r} is too small for {name}: it needs at least {minimum} px "
+            f"(the network downsamples by {minimum})"
+        )
