@@ -23,6 +23,8 @@ output_elems   int   activation elements written
 input_shape    str   shapes of the activation inputs, ``1x3x224x224``; several joined by ``, ``
 output_shape   str   shape of the output
 reads_model_input bool the layer reads the network's input tensor (the stem; RGB padding applies)
+modules        str   comma-joined module paths of every op fused into the row (for matching measured
+                     per-module latency to rows)
 
 ``op_type`` values: ``conv2d`` (dense or grouped convolution), ``dwconv2d`` (depthwise: groups ==
 in_channels), ``fc`` (linear layers, and 1x1 convs applied to a 1x1 map, which are matrix-vector
@@ -56,6 +58,7 @@ LAYER_COLUMNS: dict[str, str] = {
     "input_shape": "object",
     "output_shape": "object",
     "reads_model_input": "bool",
+    "modules": "object",
 }
 
 

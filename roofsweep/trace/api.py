@@ -1,0 +1,65 @@
+"""Building a model on the meta device and tracing it (imports torch)."""
+
+from __future__ import annotations
+
+import torch
+
+from roofsweep.errors import ModelBuildError, RoofsweepError
+from roofsweep.layertable import TraceResult
+from roofsweep.trace.fusion import fuse
+from roofsweep.trace.tracer import run_trace
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def trace_module(
+    model: torch.nn.Module,
+    input_shape: tuple[int, ...],
+    label: str = "model",
+    check_shapes: bool = False,
+    meta: dict | None = None,
+) -> TraceResult:
+    """Trace an ``nn.Module`` (moved to the meta device if it is not there) on one input shape."""
+    model = model.eval()
+    if any(p.device.type != "meta" for p in model.parameters()):
+        model = model.to("meta")
+    example = torch.empty(tuple(input_shape), device="meta")
+    try:
+        raw = run_trace(model, example, check_shapes=check_shapes)
+    except RoofsweepError:
+        raise
+    except (RuntimeError, ValueError, TypeError, IndexError, AssertionError) as e:
+        shape = "x".join(map(str, input_shape))
+        raise ModelBuildError(f"tracing {label} on input {shape} failed: {_first_line(e)}") from e
+    layers = fuse(raw.records, label)
+    return TraceResult(
+        model=label,
+        layers=layers,
+        params=raw.params,
+        input_shape=tuple(int(s) for s in input_shape),
+        unsupported_ops=raw.unsupported,
+        zero_cost_ops=raw.zero_cost,
+        meta=dict(meta or {}),
+    )
+
+
+def trace(ref, check_shapes: bool = False) -> TraceResult:
+    """Build the model named by a ``ModelRef`` on the meta device and trace it."""
+    from roofsweep import zoo
+
+    with torch.device("meta"):
+        model = zoo.build(ref)
+    meta = {
+        "spec": ref.spec,
+        "width": ref.width,
+        "resolution": ref.resolution,
+        "batch": ref.batch,
+        "family": ref.family,
+        "display_name": ref.display_name,
+        "top1": ref.top1,
+        "top1_source": ref.top1_source,
+    }
+    return trace_module(model, ref.input_shape, ref.label, check_shapes=check_shapes, meta=meta)

@@ -1,0 +1,99 @@
+"""On-disk cache of traced LayerTables (torch-free).
+
+Key: roofsweep version, trace format, model spec, width and input shape (batch and resolution).
+A hit needs no torch import; a change of any key part is a miss. Entries are plain JSON written
+atomically (temporary file + rename), so an interrupted run never leaves a torn entry; an
+unreadable entry is treated as a miss and rewritten.
+
+Location: ``$ROOFSWEEP_CACHE_DIR`` or the per-user cache folder (``platformdirs``);
+``ROOFSWEEP_CACHE_DIR=off`` disables caching. Only zoo, ``torchvision:`` and ``timm:`` models are
+cached (their code is versioned); a ``package.module:callable`` is traced every time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from roofsweep import __version__
+from roofsweep.layertable import TraceResult
+
+TRACE_FORMAT = 1
+
+
+def cache_dir() -> Path | None:
+    env = os.environ.get("ROOFSWEEP_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in ("", "off", "0", "none") else Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("roofsweep")) / "traces"
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def cache_path(ref) -> Path | None:
+    d = cache_dir()
+    if d is None:
+        return None
+    if ":" in ref.spec:
+        prefix = ref.spec.split(":", 1)[0]
+        if prefix not in ("torchvision", "timm"):
+            return None
+        key_extra = f"{prefix}={_package_version(prefix)}"
+    else:
+        key_extra = ""
+    key = f"{__version__}|{TRACE_FORMAT}|{ref.cache_key()}|{key_extra}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in ref.label)[:60]
+    return d / f"{safe}-{digest}.json"
+
+
+def load_cached(ref) -> TraceResult | None:
+    path = cache_path(ref)
+    if path is None or not path.is_file():
+        return None
+    try:
+        return TraceResult.from_json(path.read_text())
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store(ref, result: TraceResult) -> None:
+    path = cache_path(ref)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(result.to_json())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass  # a read-only cache folder only costs speed
+
+
+def load_or_trace(ref, use_cache: bool = True) -> TraceResult:
+    """The traced LayerTable of ``ref``: from the cache when present, else traced and stored."""
+    if use_cache:
+        hit = load_cached(ref)
+        if hit is not None:
+            return hit
+    from roofsweep.trace.api import trace
+
+    result = trace(ref)
+    if use_cache:
+        store(ref, result)
+    return result

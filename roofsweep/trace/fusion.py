@@ -1,0 +1,123 @@
+"""Group traced ops into layers the way inference runtimes fuse them (torch-free).
+
+Rules, applied in execution order. An op joins the layer that produced its only activation input
+when that producer's output has no other consumer and the layer is a conv / depthwise / FC /
+matmul layer:
+
+* **BatchNorm folds** into the conv or FC before it (its scale multiplies the weights, its shift
+  becomes a bias: ``C_out`` extra weight elements if the layer had no bias).
+* **A per-channel affine** (``add``/``mul`` of a parameter no larger than the channel count -
+  a bias, or MNv4's layer scale) folds the same way, before any activation.
+* **An activation fuses** into its producer (one per layer); the ``activation`` column names it.
+
+Everything else starts its own row: residual adds, SE multiplies, pools, standalone activations
+(e.g. a hard-swish after an add), norms that follow no conv. A cost model may later split a fused
+activation back out (the paper preset does this for hard-swish).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from roofsweep.layertable import LAYER_COLUMNS
+from roofsweep.trace.formulas import BATCH_NORM_OPS
+from roofsweep.trace.tracer import MODEL_INPUT, OpRecord
+
+_ABSORBING = frozenset({"conv2d", "dwconv2d", "fc", "matmul"})
+
+
+def _fmt_shape(shape: tuple[int, ...]) -> str:
+    return "x".join(str(int(s)) for s in shape)
+
+
+def fuse(records: list[OpRecord], model: str) -> pd.DataFrame:
+    consumers = [0] * len(records)
+    for r in records:
+        for producer, _, _ in r.inputs:
+            if producer >= 0:
+                consumers[producer] += 1
+
+    group_of: list[int] = [0] * len(records)
+    tail: dict[int, int] = {}  # root index -> index of the last op in its layer
+    members: dict[int, list[int]] = {}
+    acc: dict[int, dict] = {}  # root -> mutable layer state
+    roots: list[int] = []
+
+    for r in records:
+        root = _absorber(r, records, group_of, tail, consumers, acc)
+        if root is None:
+            group_of[r.index] = r.index
+            tail[r.index] = r.index
+            members[r.index] = [r.index]
+            acc[r.index] = {
+                "weight_elems": r.weight_elems,
+                "has_bias": r.has_bias,
+                "activation": r.activation if r.group == "activation" else "",
+            }
+            roots.append(r.index)
+            continue
+        state = acc[root]
+        group_of[r.index] = root
+        tail[root] = r.index
+        members[root].append(r.index)
+        if r.group == "activation":
+            state["activation"] = r.activation
+        elif not state["has_bias"] and (r.op in BATCH_NORM_OPS or r.op in ("add", "sub")):
+            state["weight_elems"] += records[root].channels
+            state["has_bias"] = True
+
+    rows = []
+    for i, root in enumerate(roots):
+        r = records[root]
+        last = records[tail[root]]
+        ops = [records[m] for m in members[root]]
+        modules: list[str] = []
+        for o in ops:
+            if o.module not in modules:
+                modules.append(o.module)
+        rows.append(
+            {
+                "model": model,
+                "index": i,
+                "name": r.module,
+                "op_type": r.op_type,
+                "module_type": r.module_type,
+                "aten_ops": "+".join(o.op for o in ops),
+                "activation": acc[root]["activation"],
+                "macs": sum(o.macs for o in ops),
+                "weight_elems": acc[root]["weight_elems"],
+                "input_elems": sum(e for _, e, _ in r.inputs),
+                "output_elems": last.output_elems,
+                "input_shape": ", ".join(_fmt_shape(s) for _, _, s in r.inputs),
+                "output_shape": _fmt_shape(last.output_shape),
+                "reads_model_input": any(p == MODEL_INPUT for p, _, _ in r.inputs),
+                "modules": ",".join(modules),
+            }
+        )
+    df = pd.DataFrame(rows, columns=list(LAYER_COLUMNS))
+    return df.astype(LAYER_COLUMNS)
+
+
+def _absorber(r, records, group_of, tail, consumers, acc) -> int | None:
+    """The root of the layer ``r`` fuses into, or None if it starts a layer of its own."""
+    if r.group not in ("norm", "activation", "elementwise") or len(r.inputs) != 1:
+        return None
+    producer = r.inputs[0][0]
+    if producer < 0 or consumers[producer] != 1:
+        return None
+    root = group_of[producer]
+    if tail.get(root) != producer or records[root].op_type not in _ABSORBING:
+        return None
+    state = acc[root]
+    if r.group == "activation":
+        return root if not state["activation"] else None
+    if state["activation"]:
+        return None  # folding a norm or affine across a nonlinearity is not exact
+    if r.group == "norm":
+        return root if r.op in BATCH_NORM_OPS else None
+    # elementwise: a per-channel bias or scale held in a parameter
+    if r.op in ("add", "sub", "mul", "div") and r.params:
+        channels = records[root].channels
+        if channels and all(elems <= channels for elems, _ in r.params):
+            return root
+    return None
