@@ -1,0 +1,107 @@
+"""Shared CLI pieces: consoles, output formats, error handling, progress."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from contextlib import contextmanager
+from enum import Enum
+
+import typer
+from rich.console import Console
+
+from roofsweep.errors import RoofsweepError
+
+
+def _console(stderr: bool = False) -> Console:
+    # rich honours NO_COLOR and turns colour off when the stream is not a terminal.
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+console = _console()
+err_console = _console(stderr=True)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Preset(str, Enum):
+    default = "default"
+    paper = "paper"
+
+
+def fail(message: str, code: int = 1):
+    err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    err_console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def info(message: str) -> None:
+    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def handle_errors(fn):
+    """Domain errors become ``error: <message>`` on stderr and exit code 1 - no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*a, **kw):
+        try:
+            return fn(*a, **kw)
+        except RoofsweepError as e:
+            fail(str(e))
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def emit(df, fmt: Format, renderables=()) -> None:
+    """Print rows as JSON or CSV on stdout, or the rich renderables for ``table``."""
+    if fmt == Format.table:
+        for r in renderables:
+            console.print(r)
+        return
+    from roofsweep.report.export import to_csv, to_json
+
+    text = to_json(df) if fmt == Format.json else to_csv(df)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
+def interactive() -> bool:
+    return err_console.is_terminal and not os.environ.get("CI")
+
+
+@contextmanager
+def progress(total: int, description: str):
+    """A rich progress bar on stderr when it is a terminal; silent otherwise.
+
+    Yields ``advance(label)``: call it once per finished unit of work.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not interactive() or total <= 1,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+
+        def step(label: str = "") -> None:
+            if label:
+                bar.update(task, description=f"{description} {label}")
+            bar.advance(task)
+
+        yield step

@@ -1,0 +1,113 @@
+"""``roofsweep models`` and ``roofsweep layers``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+
+from roofsweep.cli import app
+from roofsweep.cli.common import Format, console, emit, handle_errors, progress, warn
+
+MODEL_HELP = (
+    "Zoo name (see `roofsweep models`; paper names like mnv2-1.5x work), torchvision:NAME, "
+    "timm:NAME or package.module:callable."
+)
+
+
+def parse_shape(text: Optional[str]) -> Optional[tuple[int, ...]]:
+    if not text:
+        return None
+    from roofsweep.errors import ConfigError
+
+    try:
+        dims = tuple(int(x) for x in text.lower().replace(",", "x").split("x") if x.strip())
+    except ValueError:
+        raise ConfigError(f"--input-shape must look like 1x3x224x224, got {text!r}") from None
+    if not dims or any(d <= 0 for d in dims):
+        raise ConfigError(f"--input-shape needs positive sizes, got {text!r}")
+    return dims
+
+
+@app.command("models")
+@handle_errors
+def models_cmd(
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+) -> None:
+    """List the zoo: default resolution, MACs, params and published ImageNet top-1.
+
+    Example: roofsweep models --format json
+    """
+    import pandas as pd
+
+    from roofsweep.analysis import load_models
+    from roofsweep.report.terminal import models_table
+    from roofsweep.zoo.registry import ZOO, resolve
+
+    refs = [resolve(name) for name in ZOO]
+    with progress(len(refs), "tracing") as step:
+        results = load_models(refs, progress=lambda r: step(r.label))
+    rows = []
+    for entry, res in zip(ZOO.values(), results):
+        rows.append(
+            {
+                "name": entry.name,
+                "display_name": entry.display_name,
+                "family": entry.family,
+                "resolution": entry.default_resolution,
+                "macs": int(res.trace.macs),
+                "params": int(res.trace.params),
+                "top1": res.ref.top1,
+                "top1_source": res.ref.top1_source,
+                "aliases": ", ".join(entry.aliases),
+            }
+        )
+    df = pd.DataFrame(rows)
+    emit(df, fmt, [models_table(df.drop(columns=["top1_source"]))])
+
+
+@app.command("layers")
+@handle_errors
+def layers_cmd(
+    model: str = typer.Option(..., "--model", "-m", help=MODEL_HELP),
+    width: Optional[float] = typer.Option(None, "--width", "-w", help="Width multiplier (zoo models)."),
+    resolution: Optional[int] = typer.Option(None, "--resolution", "-r", help="Input resolution in pixels."),
+    batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
+    input_shape: Optional[str] = typer.Option(None, "--input-shape", help="Input shape for external models, e.g. 1x3x224x224."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Trace again instead of using the trace cache."),
+) -> None:
+    """The model's LayerTable: one row per fused layer with MACs and element counts.
+
+    Example: roofsweep layers --model mnv4-conv-m --resolution 320 --format csv
+    """
+    from roofsweep.analysis import load_models, resolve_models
+    from roofsweep.report.terminal import layers_table
+
+    (ref,) = resolve_models([model], width, resolution, batch, parse_shape(input_shape))
+    (res,) = load_models([ref], use_cache=not no_cache)
+    t = res.trace
+    if fmt == Format.json:
+        from roofsweep.report.export import to_records
+
+        doc = {
+            "model": t.model,
+            "input_shape": list(t.input_shape),
+            "macs": int(t.macs),
+            "params": int(t.params),
+            "unsupported_ops": t.unsupported_ops,
+            "zero_cost_ops": t.zero_cost_ops,
+            "layers": to_records(t.layers),
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return
+    if t.unsupported_ops:
+        ops = ", ".join(f"{k} x{v}" for k, v in sorted(t.unsupported_ops.items()))
+        warn(f"{t.model}: ops without a cost formula, not counted: {ops}")
+    from roofsweep.units import fmt_count, fmt_macs
+
+    emit(t.layers, fmt, [layers_table(t.layers)])
+    if fmt == Format.table:
+        console.print(f"{t.model}: {fmt_macs(t.macs)}, {fmt_count(t.params)} params, {len(t.layers)} layers")

@@ -1,0 +1,196 @@
+"""Experiment configs for ``roofsweep run`` (torch-free).
+
+```yaml
+title: MobileNetV4 paper, Fig. 2          # shown in the report
+preset: paper                             # cost-model preset: default | paper
+settings: {dtype: int8}                   # optional cost-model overrides (as --set key=value)
+models:                                   # names, or mappings with options
+  - mnv4-conv-m
+  - {model: mnv2, width: 1.5, top1: 76.8} # top1 overrides the zoo's published figure
+  - {model: mnv1, width: 0.5, resolution: 160, label: mnv1-0.5x@160}
+ridge_points: [0, 5, 50, 500]             # list, or "0:500:101", or "1:500:50:log"
+hardware: none                            # none | all | [profile names or YAML paths]
+per_layer_points: [5, 500]                # ridge points of the per-layer figures and tables
+output: roofsweep-reports/paper-fig2      # report folder (relative to the working directory)
+```
+Every problem is reported as ``FILE: FIELD: reason``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from roofsweep.errors import ConfigError, RoofsweepError, did_you_mean
+from roofsweep.zoo.registry import ModelRef, resolve
+
+MAX_CONFIG_BYTES = 1 << 20
+TOP_KEYS = ("title", "preset", "settings", "models", "ridge_points", "hardware", "per_layer_points", "output")
+MODEL_KEYS = ("model", "width", "resolution", "batch", "top1", "label")
+
+
+@dataclass
+class Experiment:
+    name: str
+    title: str
+    preset: str
+    overrides: dict[str, Any]
+    models: list[ModelRef]
+    ridge_points: Any
+    hardware: list[str] | None  # None = every profile found
+    per_layer_points: tuple[float, ...]
+    accuracy: dict[str, float] = field(default_factory=dict)
+    out: Path | None = None
+
+
+def _err(path: Path, fieldname: str, reason: str) -> ConfigError:
+    return ConfigError(f"{path}: {fieldname}: {reason}")
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise _err(path, "file", f"{size} bytes is too large for a config (max {MAX_CONFIG_BYTES})")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file: not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: file: is a folder, not a config file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: file: cannot be read ({e})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "yaml"
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{path}: {where}: YAML syntax error: {problem}") from None
+    if not isinstance(data, dict):
+        raise _err(path, "file", f"expected a mapping of settings, got {type(data).__name__}")
+    for key in data:
+        if key not in TOP_KEYS:
+            raise _err(path, str(key), did_you_mean(str(key), TOP_KEYS, "field").replace("unknown field", "unknown field"))
+
+    preset = data.get("preset", "default")
+    if preset not in ("default", "paper"):
+        raise _err(path, "preset", f"must be default or paper, got {preset!r}")
+    settings = data.get("settings") or {}
+    if not isinstance(settings, dict):
+        raise _err(path, "settings", "must be a mapping of cost-model settings")
+    try:  # validate the overrides now, so the error names the config file
+        from roofsweep.analysis import cost_model_from
+
+        cost_model_from(preset, {str(k): v for k, v in settings.items()})
+    except RoofsweepError as e:
+        raise _err(path, "settings", str(e)) from None
+
+    raw_models = data.get("models")
+    if not isinstance(raw_models, list) or not raw_models:
+        raise _err(path, "models", "must be a non-empty list of model names or mappings")
+    refs: list[ModelRef] = []
+    accuracy: dict[str, float] = {}
+    for i, item in enumerate(raw_models):
+        where = f"models[{i}]"
+        if isinstance(item, str):
+            item = {"model": item}
+        if not isinstance(item, dict) or "model" not in item:
+            raise _err(path, where, "must be a model name or a mapping with a 'model' key")
+        for key in item:
+            if key not in MODEL_KEYS:
+                raise _err(path, f"{where}.{key}", did_you_mean(str(key), MODEL_KEYS, "field"))
+        try:
+            ref = resolve(str(item["model"]), _num(path, f"{where}.width", item.get("width")),
+                          _int(path, f"{where}.resolution", item.get("resolution")),
+                          _int(path, f"{where}.batch", item.get("batch")) or 1)
+        except RoofsweepError as e:
+            raise _err(path, where, str(e)) from None
+        if item.get("label"):
+            from dataclasses import replace
+
+            ref = replace(ref, label=str(item["label"]))
+        if item.get("top1") is not None:
+            top1 = _num(path, f"{where}.top1", item["top1"])
+            if not 0 < top1 <= 100:
+                raise _err(path, f"{where}.top1", f"must be a percentage in (0, 100], got {top1}")
+            accuracy[ref.label] = top1
+        if any(r.label == ref.label for r in refs):
+            raise _err(path, where, f"model {ref.label} is listed twice (give one a 'label')")
+        refs.append(ref)
+
+    rps = data.get("ridge_points", [0, 5, 50, 500])
+    try:
+        from roofsweep.sweep import ridge_point_grid
+
+        ridge_point_grid(rps)
+    except RoofsweepError as e:
+        raise _err(path, "ridge_points", str(e)) from None
+
+    hw = data.get("hardware", "none")
+    if hw in (None, "none", []):
+        hardware: list[str] | None = []
+    elif hw == "all":
+        hardware = None
+    elif isinstance(hw, list) and all(isinstance(h, str) for h in hw):
+        hardware = [_relative(path, h) for h in hw]
+        try:
+            from roofsweep.hardware import get_profile
+
+            for h in hardware:
+                get_profile(h)
+        except RoofsweepError as e:
+            raise _err(path, "hardware", str(e)) from None
+    else:
+        raise _err(path, "hardware", "must be 'all', 'none' or a list of profile names/paths")
+
+    plp = data.get("per_layer_points", [5, 500])
+    if not isinstance(plp, list) or not plp:
+        raise _err(path, "per_layer_points", "must be a non-empty list of ridge points")
+    points = tuple(_num(path, "per_layer_points", p) for p in plp)
+    if any(p < 0 for p in points):
+        raise _err(path, "per_layer_points", "ridge points must be >= 0")
+
+    out = data.get("output")
+    if out is not None and not isinstance(out, str):
+        raise _err(path, "output", "must be a folder path")
+    title = data.get("title") or path.stem
+    return Experiment(
+        name=path.stem,
+        title=str(title),
+        preset=preset,
+        overrides={str(k): v for k, v in settings.items()},
+        models=refs,
+        ridge_points=rps,
+        hardware=hardware,
+        per_layer_points=points,
+        accuracy=accuracy,
+        out=Path(out) if out else None,
+    )
+
+
+def _relative(config: Path, spec: str) -> str:
+    """Profile paths in a config are relative to the config file; names stay names."""
+    if spec.endswith((".yaml", ".yml")) and not Path(spec).is_absolute():
+        return str((config.parent / spec).resolve())
+    return spec
+
+
+def _num(path: Path, fieldname: str, v: Any) -> float | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise _err(path, fieldname, f"must be a finite number, got {v!r}")
+    return float(v)
+
+
+def _int(path: Path, fieldname: str, v: Any) -> int | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise _err(path, fieldname, f"must be an integer, got {v!r}")
+    return v

@@ -1,0 +1,173 @@
+"""Write a report folder atomically: all of it appears at once, or nothing does.
+
+Everything is built in a hidden temporary sibling of the target (same filesystem), then renamed
+into place. An existing report is never partly overwritten: without ``force`` the new one goes
+to a timestamped sibling (``report-20250101-120000``, then ``-2``, ``-3``...); with ``force``
+the old folder is renamed aside, the new one renamed in, and only then the old one deleted. On
+any exception - KeyboardInterrupt included - the temporary folder is removed.
+
+Folder contents::
+
+    index.html            self-contained page (report.html.render_html)
+    figures/NAME.png|svg  every figure, both formats
+    sweep.csv             the long-form sweep DataFrame
+    layers/MODEL__POINT.csv  per-layer roofline tables
+    summary.json          run summary (ReportData.summary_dict) + the list of files
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from roofsweep.errors import OutputError
+from roofsweep.report.data import ReportData
+from roofsweep.report.export import to_csv
+from roofsweep.report.html import render_html, slug
+from roofsweep.report.plots import figure_to_svg
+
+TMP_PREFIX = ".roofsweep-tmp-"
+OLD_PREFIX = ".roofsweep-old-"
+
+
+def _nearest_existing(path: Path) -> Path:
+    p = path
+    while not p.exists() and not p.is_symlink():
+        if p.parent == p:
+            break
+        p = p.parent
+    return p
+
+
+def check_writable(out_dir: str | os.PathLike) -> Path:
+    """Fail early, with one line naming the path and the reason, if a report cannot be written
+    to ``out_dir``; returns the absolute path. Creates nothing that outlives the check."""
+    out = Path(out_dir).expanduser().absolute()
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"cannot write report to '{out}': it exists and is not a folder")
+    parent = out.parent
+    base = _nearest_existing(parent)
+    if not base.is_dir():
+        raise OutputError(f"cannot write report to '{out}': '{base}' is a file, not a folder")
+    try:  # a real probe: permission bits do not stop root, read-only filesystems do
+        probe = tempfile.mkdtemp(dir=base, prefix=".roofsweep-probe-")
+    except OSError as exc:
+        reason = "read-only or not writable" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+        raise OutputError(f"cannot write report to '{out}': cannot create files in '{base}' ({reason})") from None
+    os.rmdir(probe)
+    return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _free_name(target: Path, now: datetime | None = None) -> Path:
+    """``<target>-YYYYmmdd-HHMMSS``, or with ``-2``, ``-3``... when that exists too."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    candidate = target.with_name(f"{target.name}-{stamp}")
+    n = 2
+    while candidate.exists():
+        candidate = target.with_name(f"{target.name}-{stamp}-{n}")
+        n += 1
+    return candidate
+
+
+def _unique(name: str, used: set[str]) -> str:
+    out, n = name, 2
+    while out.lower() in used:
+        out = f"{name}-{n}"
+        n += 1
+    used.add(out.lower())
+    return out
+
+
+def _write_contents(folder: Path, report: ReportData, figures: Mapping[str, Figure]) -> list[str]:
+    """Everything of the report into ``folder`` (which exists and is empty); returns the files."""
+    files: list[str] = []
+    fig_dir = folder / "figures"
+    fig_dir.mkdir()
+    embedded: dict[str, str | bytes] = dict(report.figures)
+    used: set[str] = set()
+    for name, fig in figures.items():
+        stem = _unique(slug(name), used)
+        fig.savefig(fig_dir / f"{stem}.png", format="png", dpi=100)
+        svg = figure_to_svg(fig, id_salt=stem)
+        (fig_dir / f"{stem}.svg").write_text(svg, encoding="utf-8")
+        files += [f"figures/{stem}.png", f"figures/{stem}.svg"]
+        embedded.setdefault(name, svg)
+    if report.sweep_df is not None:
+        (folder / "sweep.csv").write_text(to_csv(report.sweep_df), encoding="utf-8")
+        files.append("sweep.csv")
+    if report.layer_tables:
+        (folder / "layers").mkdir()
+        used = set()
+        for (model, point), df in report.layer_tables.items():
+            stem = _unique(f"{slug(model)}__{slug(point)}", used)
+            (folder / "layers" / f"{stem}.csv").write_text(to_csv(df), encoding="utf-8")
+            files.append(f"layers/{stem}.csv")
+    html = render_html(replace(report, figures=embedded))
+    (folder / "index.html").write_text(html, encoding="utf-8")
+    files.append("index.html")
+    summary = report.summary_dict() | {"files": sorted(files + ["summary.json"])}
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return files
+
+
+def write_report(out_dir: str | os.PathLike, report: ReportData, figures: Mapping[str, Figure] | None = None,
+                 force: bool = False) -> Path:
+    """Write the report folder for ``report`` (and ``figures``, saved as PNG + SVG and embedded in
+    the HTML) at ``out_dir`` and return the folder actually written (see the module docstring
+    for what happens when ``out_dir`` exists). Raises OutputError if it cannot be written."""
+    target = check_writable(out_dir)
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=TMP_PREFIX))
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; a report should be readable as usual
+        _write_contents(tmp, report, figures or {})
+        return _move_into_place(tmp, target, force)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _move_into_place(tmp: Path, target: Path, force: bool) -> Path:
+    if target.exists() and target.is_dir() and not any(target.iterdir()):
+        os.rename(tmp, target)  # POSIX rename replaces an empty folder atomically
+        return target
+    if not target.exists():
+        try:
+            os.rename(tmp, target)
+            return target
+        except OSError:
+            if not target.exists():
+                raise
+            # someone created it meanwhile: fall through to the existing-target rules
+    if not force:
+        new = _free_name(target)
+        os.rename(tmp, new)
+        return new
+    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=OLD_PREFIX))
+    os.rmdir(old)  # reserve a unique name, then move the old report onto it
+    os.rename(target, old)
+    try:
+        os.rename(tmp, target)
+    except BaseException:
+        os.rename(old, target)  # put the old report back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+__all__ = ["write_report", "check_writable", "TMP_PREFIX"]

@@ -1,0 +1,564 @@
+"""Matplotlib figures of roofline results (object-oriented API only; no pyplot state).
+
+Each ``plot_*`` function draws on an ``Axes`` it is given and returns it; each ``figure_*``
+function builds a multi-panel ``matplotlib.figure.Figure`` and returns it. Inputs are the
+DataFrames of docs/contracts.md: the long-form sweep (``latency_s``, ``point``, ``ridge_point``,
+``top1``, ``on_frontier``...) and per-layer roofline tables (``time_s``, ``op_type``,
+``intensity_macs_per_byte``...). Values that a log axis cannot show (zero, negative, infinite,
+NaN) are dropped, never plotted and never an error.
+
+Points, bars and curves carry hover text: ``figure_to_svg`` writes it as SVG ``<title>``
+elements, which browsers show as tooltips in the HTML report.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import count
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)  # never needs a display; harmless if a backend is already set
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.transforms import blended_transform_factory  # noqa: E402
+
+from roofsweep.units import fmt_intensity, fmt_macs, fmt_rate, fmt_time  # noqa: E402
+
+# Paper Fig. 2 colours; any other family takes the next colour of OTHER_COLORS.
+FAMILY_COLORS: dict[str, str] = {
+    "MobileNetV1": "#1f77b4",  # blue
+    "MobileNetV2": "#7b3294",  # purple
+    "MobileNetV3": "#2ca02c",  # green
+    "MobileNetV4": "#d62728",  # red
+}
+OTHER_COLORS = ("#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939")
+
+# Paper Fig. 3 op colours, then the rest of the LayerTable op types.
+OP_COLORS: dict[str, str] = {
+    "conv2d": "#1f77b4",
+    "dwconv2d": "#ff7f0e",
+    "fc": "#2ca02c",
+    "matmul": "#9467bd",
+    "attention": "#d62728",
+    "elementwise": "#8c8c8c",
+    "pool": "#bcbd22",
+    "other": "#17becf",
+}
+OP_LABELS = {"conv2d": "Conv2D", "dwconv2d": "DW-Conv2D", "fc": "FC", "matmul": "MatMul",
+             "attention": "Attention", "elementwise": "Elementwise", "pool": "Pool", "other": "Other"}
+
+# The paper's named ridge points (Fig. 2 / Fig. 3 panel names).
+PAPER_POINT_NAMES = {0.0: "MACs", 5.0: "Slow CPU", 50.0: "Fast CPU", 500.0: "Accelerator"}
+
+_LINESTYLES = ("-", "--", ":", "-.")
+_OUTSIDE_RIGHT = dict(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small")
+
+# Hover text of artists, read back by figure_to_svg. Weak keys: dies with the figure.
+_TOOLTIPS: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
+_tip_ids = count()
+
+
+def _tip(artist, text: str):
+    """Attach hover text to an artist (an SVG <title> once rendered by figure_to_svg)."""
+    artist.set_gid(f"rstip-{next(_tip_ids)}")
+    _TOOLTIPS[artist] = text
+    return artist
+
+
+# --------------------------------------------------------------------------------- helpers
+def family_colors(families: Iterable[str]) -> dict[str, str]:
+    """Colour per family: the paper's for V1-V4, the next of OTHER_COLORS for the rest."""
+    out: dict[str, str] = {}
+    others = iter(OTHER_COLORS * 10)
+    for f in families:
+        if f not in out:
+            out[f] = FAMILY_COLORS.get(f) or next(others)
+    return out
+
+
+def op_color(op: str) -> str:
+    return OP_COLORS.get(op, "#555555")
+
+
+def _ordered_ops(ops: Iterable[str]) -> list[str]:
+    present = list(dict.fromkeys(ops))
+    known = [o for o in OP_COLORS if o in present]
+    return known + sorted(o for o in present if o not in OP_COLORS)
+
+
+def _positive_finite(s: pd.Series) -> pd.Series:
+    v = pd.to_numeric(s, errors="coerce").astype("float64")
+    return v.notna() & np.isfinite(v) & (v > 0)
+
+
+def _no_data(ax: Axes, what: str = "no data to plot") -> None:
+    ax.text(0.5, 0.5, what, transform=ax.transAxes, ha="center", va="center", color="0.4")
+
+
+def point_title(point: str, ridge_point: float | None = None, hardware: str = "") -> str:
+    """``RP 5 - Slow CPU`` for the paper's named points; ``pixel6-cpu (RP 31.2)`` for profiles."""
+    if hardware:
+        return f"{point} (RP {ridge_point:g})" if ridge_point is not None and math.isfinite(ridge_point) else point
+    if ridge_point is not None and ridge_point in PAPER_POINT_NAMES:
+        return f"{point} \N{EN DASH} {PAPER_POINT_NAMES[ridge_point]}"
+    return point
+
+
+def _point_meta(sweep_df: pd.DataFrame, point: str) -> tuple[float | None, str]:
+    rows = sweep_df[sweep_df["point"] == point]
+    if rows.empty:
+        return None, ""
+    rp = rows["ridge_point"].iloc[0] if "ridge_point" in rows else None
+    hw = rows["hardware"].iloc[0] if "hardware" in rows else ""
+    return (float(rp) if rp is not None and pd.notna(rp) else None), (hw or "")
+
+
+def _label(row) -> str:
+    name = row.get("display_name") if hasattr(row, "get") else None
+    return str(name) if isinstance(name, str) and name else str(row["model"])
+
+
+def _grid(n: int) -> tuple[int, int]:
+    ncols = max(1, math.ceil(math.sqrt(n)))
+    return math.ceil(n / ncols), ncols
+
+
+def _hide_unused(axes: np.ndarray, used: int) -> None:
+    for ax in axes.flat[used:]:
+        ax.set_visible(False)
+
+
+# ------------------------------------------------------------ (a) accuracy vs latency (Fig. 2)
+def plot_accuracy_vs_latency(ax: Axes, sweep_df: pd.DataFrame, point: str, *, legend: bool = True,
+                             annotate: bool = True) -> Axes:
+    """Paper Fig. 2: ImageNet top-1 vs roofline latency (ms, log x) at one point (RP or profile).
+
+    One colour and line per family; every model labelled; the Pareto frontier (``on_frontier``)
+    drawn as a dashed black step line through ringed markers. Models without a top-1 or with a
+    latency a log axis cannot show are left out.
+    """
+    rp, hw = _point_meta(sweep_df, point)
+    ax.set_title(point_title(point, rp, hw))
+    ax.set_xscale("log")
+    ax.set_xlabel("Roofline latency (ms)")
+    ax.set_ylabel("ImageNet-1k top-1 (%)")
+    ax.grid(True, which="major", alpha=0.3)
+    rows = sweep_df[(sweep_df["point"] == point)]
+    rows = rows[_positive_finite(rows["latency_s"]) & pd.to_numeric(rows["top1"], errors="coerce").notna()]
+    if rows.empty:
+        _no_data(ax, "no models with a top-1 and a latency")
+        return ax
+    rows = rows.assign(latency_ms=rows["latency_s"] * 1e3)
+    families = list(dict.fromkeys(rows["family"]))
+    colors = family_colors(families)
+    handles = []
+    for fam in families:
+        g = rows[rows["family"] == fam].sort_values("latency_ms")
+        ax.plot(g["latency_ms"], g["top1"], "-", color=colors[fam], lw=1.5, alpha=0.8, zorder=2)
+        for _, r in g.iterrows():
+            (mk,) = ax.plot([r["latency_ms"]], [r["top1"]], "o", color=colors[fam], ms=6, zorder=3)
+            _tip(mk, f"{_label(r)} ({fam}): top-1 {r['top1']:.1f}%, latency {fmt_time(r['latency_s'])}"
+                     + (", on the Pareto frontier" if bool(r.get("on_frontier", False)) else ""))
+            if annotate:
+                ax.annotate(_label(r), (r["latency_ms"], r["top1"]), xytext=(4, 3),
+                            textcoords="offset points", fontsize=7, color=colors[fam], zorder=4)
+        handles.append(Line2D([], [], color=colors[fam], marker="o", label=str(fam)))
+    if "on_frontier" in rows:
+        fr = rows[rows["on_frontier"].astype(bool)].sort_values("latency_ms")
+        if not fr.empty:
+            ax.step(fr["latency_ms"], fr["top1"], where="post", ls="--", color="black", lw=1.0, zorder=1)
+            ax.plot(fr["latency_ms"], fr["top1"], "o", ms=11, mfc="none", mec="black", mew=1.2, zorder=5)
+            handles.append(Line2D([], [], ls="--", color="black", marker="o", mfc="none", label="Pareto frontier"))
+    ax.margins(x=0.12, y=0.08)
+    if legend:
+        ax.legend(handles=handles, **_OUTSIDE_RIGHT)
+    return ax
+
+
+def figure_accuracy_vs_latency(sweep_df: pd.DataFrame, points: Sequence[str] | None = None,
+                               *, panel_size=(5.0, 3.8)) -> Figure:
+    """One Fig. 2 panel per point (default: every point, by ridge point), one shared legend."""
+    if points is None:
+        points = _points_by_rp(sweep_df)
+    points = list(points)
+    nrows, ncols = _grid(max(1, len(points)))
+    fig = Figure(figsize=(panel_size[0] * ncols + 1.8, panel_size[1] * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax, point in zip(axes.flat, points):
+        plot_accuracy_vs_latency(ax, sweep_df, point, legend=False)
+    _hide_unused(axes, len(points))
+    if not points:
+        _no_data(axes.flat[0])
+    fig.suptitle("Roofline latency vs accuracy")
+    fams = list(dict.fromkeys(sweep_df.loc[pd.to_numeric(sweep_df["top1"], errors="coerce").notna(), "family"]))
+    colors = family_colors(fams)
+    handles = [Line2D([], [], color=colors[f], marker="o", label=str(f)) for f in fams]
+    if "on_frontier" in sweep_df:
+        handles.append(Line2D([], [], ls="--", color="black", marker="o", mfc="none", label="Pareto frontier"))
+    if handles:
+        fig.legend(handles=handles, loc="outside right upper", fontsize="small")
+    return fig
+
+
+def _points_by_rp(sweep_df: pd.DataFrame) -> list[str]:
+    pts = sweep_df.drop_duplicates("point")[["point", "ridge_point"]]
+    return list(pts.sort_values("ridge_point", kind="stable")["point"])
+
+
+# --------------------------------------------------------------- (b) per-layer latency (Fig. 3)
+def plot_layer_latency(ax: Axes, per_layer_df: pd.DataFrame, *, op_types: Sequence[str] | None = None,
+                       title: str | None = None, legend: bool = True) -> Axes:
+    """Paper Fig. 3: per-layer roofline latency (us) against layer index, bars coloured by op type.
+
+    ``op_types`` limits the layers drawn (the paper draws ``("conv2d", "dwconv2d", "fc")``);
+    default: all.
+    """
+    df = per_layer_df
+    if op_types is not None:
+        df = df[df["op_type"].isin(op_types)]
+    if title is None and not per_layer_df.empty:
+        title = str(per_layer_df["model"].iloc[0])
+    ax.set_title(title or "")
+    ax.set_xlabel("Layer index")
+    ax.set_ylabel("Latency per layer (\u00b5s)")
+    ax.grid(True, axis="y", alpha=0.3)
+    t = pd.to_numeric(df["time_s"], errors="coerce")
+    df = df[np.isfinite(t) & (t >= 0)]
+    if df.empty:
+        _no_data(ax)
+        return ax
+    for op in _ordered_ops(df["op_type"]):
+        g = df[df["op_type"] == op]
+        bars = ax.bar(g["index"], g["time_s"] * 1e6, width=0.85, color=op_color(op),
+                      label=OP_LABELS.get(op, op))
+        for rect, (_, r) in zip(bars, g.iterrows()):
+            bound = f", {r['bound']}-bound" if "bound" in r else ""
+            _tip(rect, f"#{r['index']} {r['name']} ({op}): {fmt_time(r['time_s'])}{bound}, {fmt_macs(r['macs'])}")
+    ax.set_xlim(df["index"].min() - 1, df["index"].max() + 1)
+    if legend:
+        ax.legend(**_OUTSIDE_RIGHT)
+    return ax
+
+
+def figure_layer_latency(per_layer: Mapping[tuple[str, str], pd.DataFrame], *,
+                         points: Sequence[str] | None = None, models: Sequence[str] | None = None,
+                         op_types: Sequence[str] | None = ("conv2d", "dwconv2d", "fc"),
+                         titles: Mapping[str, str] | None = None, panel_size=(4.2, 2.8)) -> Figure:
+    """Fig. 3 grid: one row per point, one column per model, y shared along each row.
+
+    ``per_layer`` is keyed by ``(model, point)`` (as ``ReportData.layer_tables``); rows and
+    columns follow first appearance unless ``points`` / ``models`` order them. ``titles`` maps a
+    model to its column title (e.g. display names).
+    """
+    models = list(models) if models is not None else list(dict.fromkeys(m for m, _ in per_layer))
+    points = list(points) if points is not None else list(dict.fromkeys(p for _, p in per_layer))
+    nrows, ncols = max(1, len(points)), max(1, len(models))
+    fig = Figure(figsize=(panel_size[0] * ncols + 1.6, panel_size[1] * nrows + 0.5), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey="row")
+    ops_seen: list[str] = []
+    for i, point in enumerate(points):
+        for j, model in enumerate(models):
+            ax = axes[i, j]
+            df = per_layer.get((model, point))
+            name = (titles or {}).get(model, model)
+            if df is None:
+                ax.set_title(f"{name} | {point}", fontsize="medium")
+                _no_data(ax, "not computed")
+                continue
+            plot_layer_latency(ax, df, op_types=op_types, title=f"{name} | {point}", legend=False)
+            ax.title.set_fontsize("medium")
+            ops_seen += list(df["op_type"] if op_types is None else df.loc[df["op_type"].isin(op_types), "op_type"])
+            if j:
+                ax.set_ylabel("")
+            if i != nrows - 1:
+                ax.set_xlabel("")
+    fig.suptitle("Per-layer roofline latency by op type")
+    handles = [Patch(color=op_color(o), label=OP_LABELS.get(o, o)) for o in _ordered_ops(ops_seen)]
+    if handles:
+        fig.legend(handles=handles, loc="outside right upper", fontsize="small")
+    return fig
+
+
+# --------------------------------------------------------------- (c) latency vs ridge point
+def _profile_points(sweep_df: pd.DataFrame, profiles) -> list[tuple[str, float]]:
+    """(name, ridge point) of the profiles to mark: from ``profiles`` (HardwareProfile objects,
+    a name -> RP mapping or (name, RP) pairs) or, by default, the sweep's profile rows."""
+    if profiles is None:
+        if "hardware" not in sweep_df:
+            return []
+        hw = sweep_df[sweep_df["hardware"].fillna("") != ""].drop_duplicates("hardware")
+        return [(str(h), float(rp)) for h, rp in zip(hw["hardware"], hw["ridge_point"])]
+    if isinstance(profiles, Mapping):
+        return [(str(k), float(v)) for k, v in profiles.items()]
+    out = []
+    for p in profiles:
+        if isinstance(p, tuple):
+            out.append((str(p[0]), float(p[1])))
+        else:  # a HardwareProfile
+            out.append((str(p.name), float(p.ridge_point())))
+    return out
+
+
+def plot_latency_vs_ridge_point(ax: Axes, sweep_df: pd.DataFrame, profiles=None, *,
+                                legend: bool = True) -> Axes:
+    """Latency (ms) of each model across the ridge-point sweep, log-log; profiles marked.
+
+    Curves use the pure-RP rows (``hardware == ""``); RP 0 cannot sit on a log axis and is left
+    out. Each profile gets a dotted vertical line at its ridge point with a rotated label, and
+    its own sweep rows (if any) a cross on each model's curve.
+    """
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_title("Roofline latency across ridge points")
+    ax.set_xlabel("Ridge point (MAC/byte)")
+    ax.set_ylabel("Roofline latency (ms)")
+    ax.grid(True, which="major", alpha=0.3)
+    is_rp = sweep_df["hardware"].fillna("") == "" if "hardware" in sweep_df else pd.Series(True, index=sweep_df.index)
+    curves = sweep_df[is_rp & _positive_finite(sweep_df["ridge_point"]) & _positive_finite(sweep_df["latency_s"])]
+    hw_rows = sweep_df[~is_rp & _positive_finite(sweep_df["ridge_point"]) & _positive_finite(sweep_df["latency_s"])]
+    models = list(dict.fromkeys(sweep_df["model"]))
+    fam_of = dict(zip(sweep_df["model"], sweep_df.get("family", sweep_df["model"])))
+    colors = family_colors(fam_of[m] for m in models)
+    nth_in_family: dict[str, int] = {}
+    drawn = 0
+    for m in models:
+        fam = fam_of[m]
+        k = nth_in_family[fam] = nth_in_family.get(fam, -1) + 1
+        style = dict(color=colors[fam], ls=_LINESTYLES[k % len(_LINESTYLES)])
+        g = curves[curves["model"] == m].sort_values("ridge_point")
+        label = _label(g.iloc[0]) if not g.empty else str(m)
+        if not g.empty:
+            (line,) = ax.plot(g["ridge_point"], g["latency_s"] * 1e3, lw=1.6, label=label, **style)
+            lo, hi = g.iloc[0], g.iloc[-1]
+            _tip(line, f"{label}: {fmt_time(lo['latency_s'])} at RP {lo['ridge_point']:g}, "
+                       f"{fmt_time(hi['latency_s'])} at RP {hi['ridge_point']:g}")
+            drawn += 1
+        h = hw_rows[hw_rows["model"] == m]
+        for _, r in h.iterrows():
+            (mk,) = ax.plot([r["ridge_point"]], [r["latency_s"] * 1e3], "x", ms=6, mew=1.5, color=colors[fam])
+            _tip(mk, f"{label} on {r['point']}: {fmt_time(r['latency_s'])} (RP {r['ridge_point']:g})")
+    if not drawn and hw_rows.empty:
+        _no_data(ax)
+        return ax
+    _mark_profiles(ax, [p for p in _profile_points(sweep_df, profiles) if p[1] > 0 and math.isfinite(p[1])])
+    if legend:
+        handles, _ = ax.get_legend_handles_labels()
+        if not hw_rows.empty:
+            handles.append(Line2D([], [], ls="", marker="x", color="0.3", label="model on a profile"))
+        ax.legend(handles=handles, **_OUTSIDE_RIGHT)
+    return ax
+
+
+def _mark_profiles(ax: Axes, profiles: list[tuple[str, float]]) -> None:
+    """Dotted vertical line per profile, label rotated 90 degrees just inside the top of the axes.
+    Labels closer than a text height to the previous one flip to the other side of their line."""
+    if not profiles:
+        return
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    # widen x so every profile line is inside the axes
+    xs = [rp for _, rp in profiles]
+    lo, hi = ax.get_xlim()
+    ax.set_xlim(min(lo, min(xs) / 1.3), max(hi, max(xs) * 1.3))
+    min_gap_dex = 0.07 * math.log10(ax.get_xlim()[1] / ax.get_xlim()[0])
+    # Cluster lines closer than a label's width; within a cluster labels go left, right, then
+    # the same again lower down, so no two labels share a place.
+    clusters: list[list[tuple[str, float]]] = []
+    for name, rp in sorted(profiles, key=lambda p: p[1]):
+        if clusters and math.log10(rp / clusters[-1][-1][1]) < min_gap_dex:
+            clusters[-1].append((name, rp))
+        else:
+            clusters.append([(name, rp)])
+    for cluster in clusters:
+        for k, (name, rp) in enumerate(cluster):
+            ax.axvline(rp, color="0.35", ls=":", lw=1.0, zorder=1)
+            side = 1 if len(cluster) == 1 or k % 2 else -1
+            y = 0.98 - 0.42 * (k // 2)
+            ax.annotate(name, xy=(rp, y), xycoords=trans, xytext=(2 * side, 0), textcoords="offset points",
+                        rotation=90, ha="left" if side > 0 else "right", va="top", fontsize=7, color="0.25")
+
+
+# -------------------------------------------------------------------------- (d) roofline chart
+def plot_roofline(ax: Axes, per_layer_df: pd.DataFrame, peak_macs_per_s: float,
+                  bandwidth_bytes_per_s: float, *, title: str | None = None, legend: bool = True) -> Axes:
+    """Classic roofline: attainable MAC/s vs operational intensity (MAC/byte), log-log.
+
+    Roofs: memory slope ``bandwidth * intensity`` up to the ridge point, flat compute roof at the
+    peak. Each layer is a point at (its intensity, macs / time_s), coloured by op type; layers with
+    no MACs (memory-only) or no bytes have no place on a log axis and are counted in a note.
+    """
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("Operational intensity (MAC/byte)")
+    ax.set_ylabel("Attainable performance (GMAC/s)")
+    if title is None:
+        title = "Roofline" + (f": {per_layer_df['model'].iloc[0]}" if len(per_layer_df) else "")
+    ax.set_title(title)
+    ax.grid(True, which="major", alpha=0.3)
+    df = per_layer_df
+    x = pd.to_numeric(df["intensity_macs_per_byte"], errors="coerce")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = pd.to_numeric(df["macs"], errors="coerce") / pd.to_numeric(df["time_s"], errors="coerce")
+    ok = _positive_finite(x) & _positive_finite(y)
+    pts = df[ok].assign(_x=x[ok], _y=y[ok] / 1e9)
+    hidden = int((~ok).sum())
+
+    peak_ok = peak_macs_per_s is not None and math.isfinite(peak_macs_per_s) and peak_macs_per_s > 0
+    bw_ok = bandwidth_bytes_per_s is not None and math.isfinite(bandwidth_bytes_per_s) and bandwidth_bytes_per_s > 0
+    ridge = peak_macs_per_s / bandwidth_bytes_per_s if peak_ok and bw_ok else None
+    xs = list(pts["_x"]) + ([ridge] if ridge else [])
+    x_lo = min(xs) / 3 if xs else 0.1
+    x_hi = max(xs) * 3 if xs else 1000.0
+    if peak_ok:
+        grid = np.geomspace(x_lo, x_hi, 256)
+        roof = np.full_like(grid, peak_macs_per_s)
+        if bw_ok:
+            roof = np.minimum(roof, bandwidth_bytes_per_s * grid)
+        ax.plot(grid, roof / 1e9, color="black", lw=2, label="roof", zorder=2)
+        if ridge:
+            ax.axvline(ridge, color="0.4", ls=":", lw=1)
+            ax.annotate(f"ridge {fmt_intensity(ridge)}", xy=(ridge, peak_macs_per_s / 1e9), xytext=(4, -12),
+                        textcoords="offset points", fontsize=8, color="0.25")
+        ax.annotate(f"peak {fmt_rate(peak_macs_per_s)}", xy=(ridge or x_lo, peak_macs_per_s / 1e9), xytext=(4, 5),
+                    textcoords="offset points", ha="left", fontsize=8, color="0.25")
+        ax.set_ylim(top=peak_macs_per_s / 1e9 * 2.5)
+    for op in _ordered_ops(pts["op_type"]):
+        g = pts[pts["op_type"] == op]
+        ax.scatter(g["_x"], g["_y"], s=22, color=op_color(op), edgecolors="white", linewidths=0.4,
+                   label=OP_LABELS.get(op, op), zorder=3)
+        for _, r in g.iterrows():  # invisible per-layer markers carry the hover text
+            (mk,) = ax.plot([r["_x"]], [r["_y"]], "o", ms=5, alpha=0.0, zorder=4)
+            _tip(mk, f"#{r['index']} {r['name']} ({op}): {fmt_intensity(r['_x'])}, "
+                     f"{fmt_rate(r['_y'] * 1e9)}, {fmt_time(r['time_s'])}")
+    ax.set_xlim(x_lo, x_hi)
+    if hidden:
+        ax.text(0.99, 0.02, f"{hidden} layer(s) with no MACs or no bytes not shown", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=7, color="0.4")
+    if pts.empty and not peak_ok:
+        _no_data(ax)
+    if legend:
+        ax.legend(**_OUTSIDE_RIGHT)
+    return ax
+
+
+# ------------------------------------------------------------------ (e) time by op type
+def plot_time_by_op_type(ax: Axes, per_layer_frames: Mapping[tuple[str, str], pd.DataFrame], *,
+                         share: bool = False, labels: Mapping[str, str] | None = None,
+                         legend: bool = True) -> Axes:
+    """Stacked bars: the time each op type takes, one bar per ``(model, point)`` key.
+
+    ``share=True`` plots each bar as percent of its total instead of milliseconds.
+    """
+    keys = list(per_layer_frames)
+    ax.set_title("Latency by op type" + (" (share)" if share else ""))
+    ax.set_ylabel("Share of latency (%)" if share else "Roofline latency (ms)")
+    if not keys:
+        _no_data(ax)
+        return ax
+    totals = {}
+    for k in keys:
+        df = per_layer_frames[k]
+        t = pd.to_numeric(df["time_s"], errors="coerce")
+        t = t.where(np.isfinite(t), np.nan)
+        totals[k] = t.groupby(df["op_type"]).sum(min_count=1).fillna(0.0)
+    table = pd.DataFrame(totals).fillna(0.0)  # rows op_type, columns keys
+    table = table.loc[_ordered_ops(table.index)]
+    if share:
+        col_sum = table.sum(axis=0).replace(0, np.nan)
+        table = (table / col_sum * 100).fillna(0.0)
+    else:
+        table = table * 1e3
+    x = np.arange(len(keys))
+    bottom = np.zeros(len(keys))
+    for op, vals in table.iterrows():
+        bars = ax.bar(x, vals.to_numpy(), bottom=bottom, width=0.7, color=op_color(op), label=OP_LABELS.get(op, op))
+        for rect, k, v in zip(bars, keys, vals):
+            _tip(rect, f"{k[0]} | {k[1]}: {op} {v:.3g} {'%' if share else 'ms'}")
+        bottom += vals.to_numpy()
+    names = [f"{(labels or {}).get(m, m)}\n{p}" for m, p in keys]
+    ax.set_xticks(x, names, rotation=30 if len(keys) > 4 else 0, ha="right" if len(keys) > 4 else "center",
+                  fontsize="small")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    if legend:
+        ax.legend(**_OUTSIDE_RIGHT)
+    return ax
+
+
+# --------------------------------------------------------------------------- single figures
+def new_figure(size=(7.5, 4.5)) -> tuple[Figure, Axes]:
+    """A Figure with one Axes and constrained layout (room for an outside legend)."""
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+# ---------------------------------------------------------------------------------- output
+def save_figure(fig: Figure, path_stem: str | Path, formats: Sequence[str] = ("png", "svg"),
+                dpi: int = 100) -> list[Path]:
+    """Write ``<path_stem>.<fmt>`` for each format; returns the paths written. SVGs carry the
+    hover text (see ``figure_to_svg``)."""
+    stem = Path(path_stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    for fmt in formats:
+        path = stem.with_name(f"{stem.name}.{fmt}")
+        if fmt == "svg":
+            path.write_text(figure_to_svg(fig, id_salt=stem.name), encoding="utf-8")
+        else:
+            fig.savefig(path, format=fmt, dpi=dpi)
+        out.append(path)
+    return out
+
+
+def figure_to_png(fig: Figure, dpi: int = 100) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def figure_to_svg(fig: Figure, id_salt: str = "") -> str:
+    """The figure as SVG text, with each tooltip-carrying artist's hover text as a ``<title>``.
+
+    ``id_salt`` makes the SVG's internal ids (markers, clip paths) differ between figures, so
+    several can be inlined in one HTML page without their ``<defs>`` colliding.
+    """
+    from html import escape
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": f"roofsweep-{id_salt}"}):
+        fig.savefig(buf, format="svg")
+    svg = buf.getvalue()
+    tips = {a.get_gid(): t for a, t in list(_TOOLTIPS.items()) if a.get_gid() and _in_figure(a, fig)}
+    if not tips:
+        return svg
+
+    def add_title(m: re.Match) -> str:
+        text = tips.get(m.group(1))
+        return m.group(0) if text is None else f"{m.group(0)}<title>{escape(text)}</title>"
+
+    return re.sub(r'<g id="(rstip-\d+)"[^>]*>', add_title, svg)
+
+
+def _in_figure(artist, fig: Figure) -> bool:
+    f = getattr(artist, "figure", None)
+    while f is not None and f is not fig and getattr(f, "figure", f) is not f:
+        f = f.figure  # subfigures
+    return f is fig
+
+
+__all__ = [
+    "FAMILY_COLORS", "OP_COLORS", "PAPER_POINT_NAMES", "family_colors", "op_color", "point_title",
+    "plot_accuracy_vs_latency", "figure_accuracy_vs_latency", "plot_layer_latency", "figure_layer_latency",
+    "plot_latency_vs_ridge_point", "plot_roofline", "plot_time_by_op_type", "new_figure", "save_figure",
+    "figure_to_png", "figure_to_svg",
+]

@@ -1,0 +1,420 @@
+"""Ridge-point and hardware-profile sweeps: latency of many models at many points (no torch).
+
+The paper's insight is that roofline latency depends on hardware only through the ridge point
+RP = peak MAC/s / bandwidth (up to a constant factor), so sweeping RP over 0..500 MAC/byte
+covers every device. ``sweep_ridge_points`` evaluates every model at every RP in one vectorised
+pass: a (layers x points) array of layer times, reduced per model with ``np.add.reduceat``; the
+points are processed in blocks of a few hundred only to bound memory. ``sweep_profiles`` does
+the same at the peak and bandwidth of named hardware profiles.
+
+Both return one long-form DataFrame, one row per (model, point), with the columns of
+``SWEEP_COLUMNS`` (documented in docs/contracts.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from roofsweep.costmodel import CostModel, apply_cost_model, get_preset
+from roofsweep.errors import ConfigError, RoofsweepError
+from roofsweep.roofline import check_rates, layer_times, roofline
+
+SWEEP_COLUMNS = (
+    "model", "family", "display_name", "width", "resolution", "top1",
+    "point", "ridge_point", "hardware", "dtype", "peak_macs_per_s", "bandwidth_bytes_per_s",
+    "latency_s", "mac_time_s", "mem_time_s", "macs", "bytes",
+    "memory_bound_fraction", "compute_bound_fraction",
+)
+META_COLUMNS = ("family", "display_name", "width", "resolution", "top1")
+
+MAX_GRID_POINTS = 1_000_000
+# Elements of one (layers x points) block; ~16 MB of float64 per array.
+_BLOCK_ELEMS = 2_000_000
+
+HOLD_CHOICES = ("bandwidth", "compute")
+
+
+# ------------------------------------------------------------------------------------- grid
+def _num(text: str, spec: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise ConfigError(
+            f"cannot read {text!r} in ridge-point spec {spec!r}; write a list '0,5,50,500', "
+            f"a range 'START:STOP:N' or a log range 'START:STOP:N:log'"
+        ) from None
+    if not math.isfinite(x):
+        raise ConfigError(f"ridge points must be finite numbers, got {text!r} in {spec!r}")
+    if x < 0:
+        raise ConfigError(f"ridge points must be >= 0 MAC/byte, got {text!r} in {spec!r}")
+    return x
+
+
+def ridge_point_grid(spec: str | float | Sequence[float]) -> np.ndarray:
+    """Parse a ridge-point spec into a sorted array of unique RPs (MAC/byte, float64).
+
+    * ``"0,5,50,500"`` - a list (also a Python sequence of numbers, or one number);
+    * ``"0:500:5001"`` - N linearly spaced points including both ends;
+    * ``"1:500:100:log"`` - N log-spaced points including both ends (START must be > 0).
+
+    ``ConfigError`` for negative, NaN or infinite values, an inverted range, N < 2 (N = 1 is
+    allowed when START == STOP) and more than ``MAX_GRID_POINTS`` points.
+    """
+    if isinstance(spec, (int, float, np.integer, np.floating)) and not isinstance(spec, bool):
+        return np.array([_num(str(float(spec)), str(spec))])
+    if not isinstance(spec, str):
+        if isinstance(spec, np.ndarray) or isinstance(spec, Sequence):
+            values = [_num(str(float(v)) if not isinstance(v, str) else v, str(list(spec))) for v in spec]
+            if not values:
+                raise ConfigError("ridge-point list is empty")
+            if len(values) > MAX_GRID_POINTS:
+                raise ConfigError(f"too many ridge points ({len(values)}); at most {MAX_GRID_POINTS}")
+            return np.unique(np.asarray(values, dtype=np.float64))
+        raise ConfigError(f"ridge points must be a string, number or list, got {type(spec).__name__}")
+    text = spec.strip()
+    if not text:
+        raise ConfigError("ridge-point spec is empty; e.g. '0,5,50,500' or '0:500:5001'")
+    if ":" in text:
+        parts = [p.strip() for p in text.split(":")]
+        if len(parts) not in (3, 4):
+            raise ConfigError(f"ridge-point range {spec!r} must be START:STOP:N or START:STOP:N:log")
+        start, stop = _num(parts[0], spec), _num(parts[1], spec)
+        try:
+            n = int(parts[2])
+        except ValueError:
+            raise ConfigError(f"N in ridge-point range {spec!r} must be an integer, got {parts[2]!r}") from None
+        scale = parts[3].lower() if len(parts) == 4 else "linear"
+        if scale not in ("log", "lin", "linear"):
+            raise ConfigError(f"ridge-point range scale must be 'log' or 'linear', got {parts[3]!r}")
+        if stop < start:
+            raise ConfigError(f"ridge-point range {spec!r} is inverted: START {start:g} > STOP {stop:g}")
+        if n > MAX_GRID_POINTS:
+            raise ConfigError(f"too many ridge points ({n}) in {spec!r}; at most {MAX_GRID_POINTS}")
+        if n < 1 or (n == 1 and start != stop):
+            raise ConfigError(f"ridge-point range {spec!r} needs N >= 2 points, got {n}")
+        if scale == "log":
+            if start <= 0:
+                raise ConfigError(f"log ridge-point range {spec!r} needs START > 0 (log of 0)")
+            grid = np.geomspace(start, stop, n)
+            grid[0], grid[-1] = start, stop
+        else:
+            grid = np.linspace(start, stop, n)
+        return np.unique(grid)
+    values = [_num(p.strip(), spec) for p in text.split(",") if p.strip()]
+    if not values:
+        raise ConfigError(f"ridge-point list {spec!r} holds no numbers")
+    if len(values) > MAX_GRID_POINTS:
+        raise ConfigError(f"too many ridge points ({len(values)}); at most {MAX_GRID_POINTS}")
+    return np.unique(np.asarray(values, dtype=np.float64))
+
+
+def rp_label(rp: float) -> str:
+    """``50.0 -> 'RP 50'``, ``31.2 -> 'RP 31.2'``."""
+    return f"RP {rp:g}"
+
+
+def point_rates(ridge_points, cost_model: CostModel, hold: str = "bandwidth") -> tuple[np.ndarray, np.ndarray]:
+    """(peak MAC/s, bandwidth bytes/s) arrays realising each ridge point.
+
+    ``hold="bandwidth"`` (the paper's way): bandwidth = ``cost_model.sweep_bandwidth_bytes_per_s``,
+    peak = RP x bandwidth. ``hold="compute"``: peak = ``cost_model.rp0_peak_macs_per_s``,
+    bandwidth = peak / RP. Either way RP 0 means free memory (bandwidth = inf) at peak
+    ``rp0_peak_macs_per_s``. Latencies at one RP differ between the two only by a constant factor,
+    so rankings do not.
+    """
+    if hold not in HOLD_CHOICES:
+        raise ConfigError(f"hold must be one of {', '.join(HOLD_CHOICES)}; got {hold!r}")
+    rp = np.asarray(ridge_points, dtype=np.float64)
+    if rp.ndim != 1 or not np.all(np.isfinite(rp)) or np.any(rp < 0):
+        raise ConfigError("ridge points must be a 1-D list of finite numbers >= 0")
+    zero = rp == 0
+    if hold == "bandwidth":
+        bw0 = cost_model.sweep_bandwidth_bytes_per_s
+        peak = np.where(zero, cost_model.rp0_peak_macs_per_s, rp * bw0)
+        bw = np.where(zero, np.inf, bw0)
+    else:
+        peak = np.full(rp.shape, cost_model.rp0_peak_macs_per_s)
+        with np.errstate(divide="ignore"):
+            bw = np.where(zero, np.inf, peak / np.where(zero, 1.0, rp))
+    return peak.astype(np.float64), bw.astype(np.float64)
+
+
+# ----------------------------------------------------------------------------------- inputs
+def _collect(tables) -> tuple[pd.DataFrame, list[str]]:
+    """One LayerTable with a ``model`` column, and the model labels in order of appearance.
+
+    ``tables``: mapping label -> LayerTable (or anything with a ``.layers`` LayerTable, such as
+    a TraceResult; the mapping key becomes the ``model`` label), or one DataFrame with ``model``.
+    """
+    if isinstance(tables, pd.DataFrame):
+        if "model" not in tables.columns:
+            raise ConfigError("a layer table passed as one DataFrame needs a 'model' column")
+        labels = [str(m) for m in pd.unique(tables["model"])]
+        return tables, labels
+    if isinstance(tables, Mapping):
+        parts = []
+        for label, t in tables.items():
+            t = getattr(t, "layers", t)
+            if not isinstance(t, pd.DataFrame):
+                raise ConfigError(f"tables[{label!r}] is not a LayerTable (got {type(t).__name__})")
+            parts.append(t.assign(model=str(label)))
+        if not parts:
+            raise ConfigError("no models to sweep")
+        return pd.concat(parts, ignore_index=True), [str(k) for k in tables]
+    raise ConfigError(f"tables must be a mapping label -> LayerTable or one DataFrame, got {type(tables).__name__}")
+
+
+def _resolve_cost_model(cost_model) -> CostModel:
+    if isinstance(cost_model, CostModel):
+        return cost_model
+    if isinstance(cost_model, str):
+        return get_preset(cost_model)
+    raise ConfigError(f"cost_model must be a CostModel or a preset name, got {type(cost_model).__name__}")
+
+
+def _meta_frame(labels: list[str], meta) -> pd.DataFrame:
+    """Metadata per label (index), defaults where absent: family '', display_name = label,
+    width/resolution/top1 null."""
+    out = pd.DataFrame(index=pd.Index(labels, name="model"))
+    out["family"] = ""
+    out["display_name"] = labels
+    out["width"] = np.nan
+    out["resolution"] = pd.array([pd.NA] * len(labels), dtype="Int64")
+    out["top1"] = np.nan
+    if meta is None:
+        return out
+    if isinstance(meta, Mapping):
+        meta = pd.DataFrame.from_dict(dict(meta), orient="index")
+    if not isinstance(meta, pd.DataFrame):
+        raise ConfigError(f"meta must be a DataFrame indexed by model label, got {type(meta).__name__}")
+    meta = meta.copy()
+    meta.index = meta.index.map(str)
+    known = [label for label in labels if label in meta.index]
+    for col in META_COLUMNS:
+        if col not in meta.columns or not known:
+            continue
+        vals = meta.loc[known, col]
+        if col in ("family", "display_name"):
+            vals = vals.where(vals.notna(), out.loc[known, col]).astype(str)
+            out[col] = out[col].astype(object)
+            out.loc[known, col] = vals.to_numpy(dtype=object)
+        elif col == "resolution":
+            out.loc[known, col] = pd.to_numeric(vals, errors="coerce").round().astype("Int64").to_numpy()
+        else:
+            out.loc[known, col] = pd.to_numeric(vals, errors="coerce").astype(np.float64).to_numpy()
+    return out
+
+
+# ------------------------------------------------------------------------------------ core
+class _Costed:
+    """A costed multi-model table flattened to arrays, rows contiguous per model."""
+
+    def __init__(self, layers: pd.DataFrame, labels: list[str], cm: CostModel, dtype: str, onchip: float):
+        costed = apply_cost_model(layers, cm, dtype, onchip_bytes=onchip)
+        self.macs = costed["macs"].to_numpy(dtype=np.float64)
+        self.bytes = costed["bytes"].to_numpy(dtype=np.float64)
+        codes = pd.Categorical(costed["model"].astype(str), categories=labels).codes.astype(np.int64)
+        # apply_cost_model sorts rows by model in order of appearance, which is ``labels``'s
+        # order: each model's rows are one contiguous run, as reduceat needs.
+        assert codes.size == 0 or (codes.min() >= 0 and np.all(np.diff(codes) >= 0)), "rows not grouped by model"
+        self.counts = np.bincount(codes, minlength=len(labels))
+        self.starts = np.concatenate(([0], np.cumsum(self.counts)[:-1]))
+        self.total_macs = np.bincount(codes, weights=self.macs, minlength=len(labels))
+        self.total_bytes = np.bincount(codes, weights=self.bytes, minlength=len(labels))
+
+    def evaluate(self, peak: np.ndarray, bw: np.ndarray) -> dict[str, np.ndarray]:
+        """(models x points) latency, MAC time, memory time and memory-bound fraction."""
+        n_models, n_points = len(self.counts), len(peak)
+        latency = np.zeros((n_models, n_points))
+        mem_bound = np.zeros((n_models, n_points))
+        nonempty = self.counts > 0
+        starts = self.starts[nonempty]
+        n_layers = len(self.macs)
+        if n_layers and n_points:
+            macs, nbytes = self.macs[:, None], self.bytes[:, None]
+            block = max(1, _BLOCK_ELEMS // n_layers)
+            for c0 in range(0, n_points, block):  # blocks of points, only to bound memory
+                c1 = min(c0 + block, n_points)
+                _, _, t, compute = layer_times(macs, nbytes, peak[None, c0:c1], bw[None, c0:c1])
+                latency[nonempty, c0:c1] = np.add.reduceat(t, starts, axis=0)
+                np.putmask(t, compute, 0.0)
+                mem_bound[nonempty, c0:c1] = np.add.reduceat(t, starts, axis=0)
+        mbf = np.divide(mem_bound, latency, out=np.zeros_like(latency), where=latency > 0)
+        return {
+            "latency_s": latency,
+            "mac_time_s": self.total_macs[:, None] / peak[None, :],
+            "mem_time_s": self.total_bytes[:, None] / bw[None, :],
+            "memory_bound_fraction": mbf,
+        }
+
+
+def _long_form(labels, meta_df, points: dict[str, np.ndarray], res: dict[str, np.ndarray],
+               total_macs: np.ndarray, total_bytes: np.ndarray) -> pd.DataFrame:
+    """Assemble the (models x points) results into the long form, model-major."""
+    m, p = len(labels), len(points["point"])
+    data: dict[str, Any] = {"model": np.repeat(np.asarray(labels, dtype=object), p)}
+    for col in ("family", "display_name"):
+        data[col] = np.repeat(meta_df[col].to_numpy(dtype=object), p)
+    data["width"] = np.repeat(meta_df["width"].to_numpy(dtype=np.float64), p)
+    data["top1"] = np.repeat(meta_df["top1"].to_numpy(dtype=np.float64), p)
+    data["resolution"] = pd.array(np.repeat(meta_df["resolution"].to_numpy(dtype=object), p), dtype="Int64")
+    for col in ("point", "ridge_point", "hardware", "dtype", "peak_macs_per_s", "bandwidth_bytes_per_s"):
+        data[col] = np.tile(points[col], m)
+    for col in ("latency_s", "mac_time_s", "mem_time_s", "memory_bound_fraction"):
+        data[col] = res[col].reshape(-1)
+    data["macs"] = np.repeat(total_macs, p)
+    data["bytes"] = np.repeat(total_bytes, p)
+    data["compute_bound_fraction"] = 1.0 - data["memory_bound_fraction"]
+    return pd.DataFrame({c: data[c] for c in SWEEP_COLUMNS})
+
+
+def sweep_ridge_points(
+    tables,
+    ridge_points,
+    cost_model: CostModel | str = "default",
+    meta=None,
+    *,
+    hold: str = "bandwidth",
+) -> pd.DataFrame:
+    """Latency of every model at every ridge point, one vectorised pass.
+
+    ``ridge_points``: anything ``ridge_point_grid`` accepts. Peak and bandwidth at each RP come
+    from ``point_rates`` (default: bandwidth fixed at ``cost_model.sweep_bandwidth_bytes_per_s``,
+    peak = RP x bandwidth; RP 0 = ``rp0_peak_macs_per_s`` with free memory). The dtype is
+    ``cost_model.dtype`` or, if None, ``cost_model.sweep_dtype``; on-chip capacity is
+    ``cost_model.onchip_bytes`` (no profile here). Rows: model-major, RPs ascending; ``point`` is
+    ``"RP <rp>"``, ``hardware`` is ``""``.
+    """
+    cm = _resolve_cost_model(cost_model)
+    rps = ridge_point_grid(ridge_points)
+    peak, bw = point_rates(rps, cm, hold)
+    layers, labels = _collect(tables)
+    dtype = cm.resolve_dtype(None)
+    costed = _Costed(layers, labels, cm, dtype, cm.onchip_capacity(None))
+    res = costed.evaluate(peak, bw)
+    points = {
+        "point": np.array([rp_label(r) for r in rps], dtype=object),
+        "ridge_point": rps,
+        "hardware": np.full(len(rps), "", dtype=object),
+        "dtype": np.full(len(rps), dtype, dtype=object),
+        "peak_macs_per_s": peak,
+        "bandwidth_bytes_per_s": bw,
+    }
+    return _long_form(labels, _meta_frame(labels, meta), points, res, costed.total_macs, costed.total_bytes)
+
+
+def _profile_rates(profile, dtype: str) -> tuple[float, float, float]:
+    """(peak, bandwidth, ridge point) of ``profile`` at ``dtype``; ``ConfigError`` if it has no
+    peak for that dtype."""
+    try:
+        peak = float(profile.peak(dtype))
+        rp = float(profile.ridge_point(dtype))
+    except RoofsweepError:
+        raise
+    except (KeyError, ValueError, TypeError) as e:
+        have = ", ".join(sorted(getattr(profile, "peak_macs_per_s", {}) or {}))
+        raise ConfigError(
+            f"hardware profile '{profile.name}' has no peak MAC/s for dtype {dtype} (has: {have}); "
+            f"choose a dtype it lists ({e})"
+        ) from None
+    bw = float(profile.bandwidth_bytes_per_s)
+    check_rates(peak, bw)
+    return peak, bw, rp
+
+
+def sweep_profiles(
+    tables,
+    profiles: Iterable[Any],
+    cost_model: CostModel | str = "default",
+    meta=None,
+) -> pd.DataFrame:
+    """Latency of every model on every hardware profile (same columns as ``sweep_ridge_points``).
+
+    Per profile: dtype = ``cost_model.dtype`` or the profile's ``default_dtype``; peak =
+    ``profile.peak(dtype)``; bandwidth = ``profile.bandwidth_bytes_per_s`` (inf allowed);
+    ridge_point = ``profile.ridge_point(dtype)``; on-chip capacity per ``CostModel.onchip_capacity``.
+    Profiles sharing dtype and capacity are evaluated in one vectorised pass. Rows: model-major,
+    profiles in the order given; ``point`` and ``hardware`` are the profile's name.
+    """
+    cm = _resolve_cost_model(cost_model)
+    profiles = list(profiles.values()) if isinstance(profiles, Mapping) else list(profiles)
+    if not profiles:
+        raise ConfigError("no hardware profiles to sweep")
+    layers, labels = _collect(tables)
+    n = len(profiles)
+    dtypes = [cm.resolve_dtype(p) for p in profiles]
+    rates = [_profile_rates(p, d) for p, d in zip(profiles, dtypes)]
+    caps = [cm.onchip_capacity(p) for p in profiles]
+    peak = np.array([r[0] for r in rates])
+    bw = np.array([r[1] for r in rates])
+    res = {k: np.zeros((len(labels), n)) for k in ("latency_s", "mac_time_s", "mem_time_s", "memory_bound_fraction")}
+    tot_macs = np.zeros((len(labels), n))
+    tot_bytes = np.zeros((len(labels), n))
+    groups: dict[tuple[str, float], list[int]] = {}
+    for i, key in enumerate(zip(dtypes, caps)):
+        groups.setdefault(key, []).append(i)
+    for (dtype, cap), idx in groups.items():
+        costed = _Costed(layers, labels, cm, dtype, cap)
+        r = costed.evaluate(peak[idx], bw[idx])
+        for k in res:
+            res[k][:, idx] = r[k]
+        tot_macs[:, idx] = costed.total_macs[:, None]
+        tot_bytes[:, idx] = costed.total_bytes[:, None]
+    points = {
+        "point": np.array([p.name for p in profiles], dtype=object),
+        "ridge_point": np.array([r[2] for r in rates]),
+        "hardware": np.array([p.name for p in profiles], dtype=object),
+        "dtype": np.array(dtypes, dtype=object),
+        "peak_macs_per_s": peak,
+        "bandwidth_bytes_per_s": bw,
+    }
+    out = _long_form(labels, _meta_frame(labels, meta), points, res, tot_macs[:, 0], tot_bytes[:, 0])
+    # MACs and bytes can differ between profiles (dtype, on-chip): take them per point.
+    out["macs"] = tot_macs.reshape(-1)
+    out["bytes"] = tot_bytes.reshape(-1)
+    return out
+
+
+def per_layer_at(tables, at, cost_model: CostModel | str = "default", *, hold: str = "bandwidth") -> pd.DataFrame:
+    """Per-layer roofline tables at one or more points (the paper's Fig. 3).
+
+    ``at``: a ridge point (number), a hardware profile, or a list mixing them. Returns the
+    ``roofline`` rows of every model at every point, concatenated, with ``point``,
+    ``ridge_point``, ``hardware``, ``dtype``, ``peak_macs_per_s`` and ``bandwidth_bytes_per_s``
+    added (same meanings as in the sweep).
+    """
+    cm = _resolve_cost_model(cost_model)
+    layers, _ = _collect(tables)
+    items = list(at) if isinstance(at, (list, tuple, np.ndarray)) else [at]
+    if not items:
+        raise ConfigError("per_layer_at needs at least one ridge point or profile")
+    cache: dict[tuple[str, float], pd.DataFrame] = {}
+    parts = []
+    for item in items:
+        if isinstance(item, (int, float, np.integer, np.floating)) and not isinstance(item, bool):
+            rp = float(ridge_point_grid(float(item))[0])
+            peak_a, bw_a = point_rates([rp], cm, hold)
+            peak, bw, dtype, cap = float(peak_a[0]), float(bw_a[0]), cm.resolve_dtype(None), cm.onchip_capacity(None)
+            label, hw = rp_label(rp), ""
+        else:
+            dtype = cm.resolve_dtype(item)
+            peak, bw, rp = _profile_rates(item, dtype)
+            cap = cm.onchip_capacity(item)
+            label, hw = item.name, item.name
+        key = (dtype, cap)
+        if key not in cache:
+            cache[key] = apply_cost_model(layers, cm, dtype, onchip_bytes=cap)
+        df = roofline(cache[key], peak, bw)
+        df.insert(0, "point", label)
+        df.insert(1, "ridge_point", rp)
+        df.insert(2, "hardware", hw)
+        df.insert(3, "dtype", dtype)
+        df.insert(4, "peak_macs_per_s", peak)
+        df.insert(5, "bandwidth_bytes_per_s", bw)
+        parts.append(df)
+    return pd.concat(parts, ignore_index=True)

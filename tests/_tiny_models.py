@@ -1,0 +1,21 @@
+"""Callables for the ``package.module:callable`` external-model tests (see test_zoo.py)."""
+
+from torch import nn
+
+
+def tiny() -> nn.Module:
+    # conv 3->8 3x3 (216 + 8 bias = 224 params) -> ReLU -> pool -> flatten -> fc 8->10 (90 params)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(8, 10)
+    )
+
+
+def not_a_module():
+    return 3
+
+
+def broken() -> nn.Module:
+    raise ValueError("deliberately broken")
+
+
+NOT_CALLABLE = 42

@@ -1,0 +1,234 @@
+"""Plots tested by content (titles, labels, scales, artists, legend entries), not pixels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
+
+import report_fixtures as F
+from roofsweep.report import plots as P
+
+
+def _ax():
+    return Figure().add_subplot()
+
+
+def _legend_texts(legend) -> list[str]:
+    return [t.get_text() for t in legend.get_texts()]
+
+
+# --------------------------------------------------------------------- accuracy vs latency
+def test_accuracy_vs_latency_panel_content():
+    sweep = F.sweep()
+    ax = P.plot_accuracy_vs_latency(_ax(), sweep, "RP 50")
+    assert ax.get_xscale() == "log"
+    assert ax.get_xlabel() == "Roofline latency (ms)"
+    assert "top-1" in ax.get_ylabel()
+    assert ax.get_title() == "RP 50 \u2013 Fast CPU"
+    rows = sweep[sweep["point"] == "RP 50"]
+    # one joining line per family (several points), one marker artist per model
+    family_lines = [ln for ln in ax.lines if ln.get_linestyle() == "-" and len(ln.get_xdata()) > 1]
+    assert len(family_lines) == rows.loc[rows.groupby("family")["model"].transform("size") > 1, "family"].nunique()
+    assert len([t for t in ax.texts]) == len(rows)  # every model labelled
+    assert {t.get_text() for t in ax.texts} == set(rows["display_name"])
+    # x data are milliseconds
+    xs = np.concatenate([ln.get_xdata() for ln in family_lines])
+    assert np.isclose(xs.max(), rows["latency_s"].max() * 1e3)
+    # frontier: a dashed black step line through exactly the frontier models
+    dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+    assert len(dashed) == 1 and dashed[0].get_color() == "black"
+    assert sorted(dashed[0].get_ydata()) == sorted(rows.loc[rows["on_frontier"], "top1"])
+    assert _legend_texts(ax.get_legend()) == ["MobileNetV1", "MobileNetV2", "MobileNetV3", "MobileNetV4",
+                                              "Pareto frontier"]
+    # legend outside the axes (anchored right of it)
+    assert ax.get_legend().get_bbox_to_anchor().x0 >= ax.get_window_extent().x1 - 1
+
+
+def test_accuracy_vs_latency_family_colours():
+    ax = P.plot_accuracy_vs_latency(_ax(), F.sweep(), "RP 5")
+    colours = {ln.get_color() for ln in ax.lines if ln.get_linestyle() == "-"}
+    assert set(P.FAMILY_COLORS.values()) <= colours
+
+
+def test_accuracy_vs_latency_drops_unplottable_rows():
+    sweep = F.sweep(models=["mnv1", "mnv2"]).copy()
+    sweep.loc[(sweep["model"] == "mnv1") & (sweep["point"] == "RP 5"), "latency_s"] = 0.0
+    sweep.loc[(sweep["model"] == "mnv2") & (sweep["point"] == "RP 5"), "top1"] = np.nan
+    ax = P.plot_accuracy_vs_latency(_ax(), sweep, "RP 5")  # both rows unplottable: no crash
+    assert "no models" in ax.texts[0].get_text()
+    sweep.loc[sweep["point"] == "RP 50", "latency_s"] = [math.inf, 1e-3]
+    ax = P.plot_accuracy_vs_latency(_ax(), sweep, "RP 50")
+    assert [t.get_text() for t in ax.texts] == ["MobileNetV2"]
+
+
+def test_figure_accuracy_vs_latency_one_panel_per_point():
+    sweep = F.sweep()
+    points = ["RP 0", "RP 5", "RP 50", "RP 500", "pixel6-cpu"]
+    fig = P.figure_accuracy_vs_latency(sweep, points)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title().split(" ")[0:2] for ax in visible][:4] == [["RP", "0"], ["RP", "5"], ["RP", "50"], ["RP", "500"]]
+    assert visible[4].get_title() == "pixel6-cpu (RP 31.2)"
+    assert len(visible) == 5
+    assert all(ax.get_legend() is None for ax in visible)  # one shared figure legend instead
+    assert "Pareto frontier" in _legend_texts(fig.legends[0])
+
+
+def test_other_families_take_other_colours():
+    extra = [("ext", "resnet", "ResNet-50", 1.0, 224, 76.1, 8, 2.0)]
+    ax = P.plot_accuracy_vs_latency(_ax(), F.sweep(models=["mnv1"], extra_models=extra), "RP 50")
+    assert "resnet" in _legend_texts(ax.get_legend())
+    resnet = [ln for ln in ax.lines if ln.get_marker() == "o" and ln.get_ydata()[0] == 76.1][0]
+    assert resnet.get_color() not in P.FAMILY_COLORS.values()
+
+
+# -------------------------------------------------------------------------- layer latency
+def test_layer_latency_bars_by_op_type():
+    df = F.per_layer("mnv4-conv-m", 500)
+    ax = P.plot_layer_latency(_ax(), df)
+    assert ax.get_xlabel() == "Layer index"
+    assert "\u00b5s" in ax.get_ylabel()
+    assert ax.get_title() == "mnv4-conv-m"
+    assert len(ax.patches) == len(df)  # one bar per layer
+    heights = sorted(p.get_height() for p in ax.patches)
+    assert np.allclose(heights, sorted(df["time_s"] * 1e6))
+    assert _legend_texts(ax.get_legend()) == ["Conv2D", "DW-Conv2D", "FC", "Elementwise", "Pool"]
+
+
+def test_layer_latency_paper_op_filter():
+    df = F.per_layer("mnv1", 5)
+    ax = P.plot_layer_latency(_ax(), df, op_types=("conv2d", "dwconv2d", "fc"))
+    assert len(ax.patches) == df["op_type"].isin(["conv2d", "dwconv2d", "fc"]).sum()
+    assert _legend_texts(ax.get_legend()) == ["Conv2D", "DW-Conv2D", "FC"]
+
+
+def test_figure_layer_latency_grid_shares_y_per_row():
+    tables = F.layer_tables(models=("mnv1", "mnv2-1.5x", "mnv4-conv-m"), rps=(5.0, 500.0))
+    fig = P.figure_layer_latency(tables)
+    axes = np.array(fig.axes).reshape(2, 3)
+    assert axes[0, 0].get_title() == "mnv1 | RP 5" and axes[1, 2].get_title() == "mnv4-conv-m | RP 500"
+    shared = axes[0, 0].get_shared_y_axes()
+    assert shared.joined(axes[0, 0], axes[0, 2]) and not shared.joined(axes[0, 0], axes[1, 0])
+    assert _legend_texts(fig.legends[0]) == ["Conv2D", "DW-Conv2D", "FC"]
+    assert axes[0, 0].get_ylim()[1] > axes[1, 0].get_ylim()[1]  # RP 5 is slower than RP 500
+
+
+def test_figure_layer_latency_missing_cell_does_not_crash():
+    tables = F.layer_tables(models=("mnv1", "mnv2"), rps=(5.0,))
+    tables[("mnv2", "RP 500")] = F.per_layer("mnv2", 500)
+    fig = P.figure_layer_latency(tables)
+    assert any(t.get_text() == "not computed" for ax in fig.axes for t in ax.texts)
+
+
+# ------------------------------------------------------------------ latency vs ridge point
+def test_latency_vs_ridge_point():
+    sweep = F.rp_grid_sweep(models=["mnv1", "mnv2", "mnv4-conv-m"], n=10)
+    ax = P.plot_latency_vs_ridge_point(_ax(), sweep)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert "MAC/byte" in ax.get_xlabel() and "(ms)" in ax.get_ylabel()
+    curves = [ln for ln in ax.lines if len(ln.get_xdata()) > 2 and ln.get_label()[0] != "_"]
+    assert [c.get_label() for c in curves] == ["MobileNetV1", "MobileNetV2", "MNv4-Conv-M"]
+    assert all(min(c.get_xdata()) > 0 for c in curves)  # RP 0 left off the log axis
+    assert len(curves[0].get_xdata()) == 10
+    # profiles: a vertical line and a rotated label each
+    labels = [t for t in ax.texts if t.get_rotation() == 90]
+    assert sorted(t.get_text() for t in labels) == sorted(n for n, _ in F.PROFILES)
+    vlines = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
+    assert sorted(ln.get_xdata()[0] for ln in vlines) == sorted(rp for _, rp in F.PROFILES)
+    # close profiles (31.2 / 39.7) get labels on opposite sides of their lines
+    close = {t.get_text(): t for t in labels}
+    assert close["pixel6-cpu"].get_ha() != close["s23-cpu"].get_ha()
+    assert "model on a profile" in _legend_texts(ax.get_legend())
+
+
+def test_latency_vs_ridge_point_explicit_profiles():
+    sweep = F.sweep(models=["mnv1"], profiles=[])
+    ax = P.plot_latency_vs_ridge_point(_ax(), sweep, profiles={"my-npu": 120.0})
+    assert [t.get_text() for t in ax.texts if t.get_rotation() == 90] == ["my-npu"]
+
+
+# ------------------------------------------------------------------------------- roofline
+def test_roofline_chart():
+    df = F.per_layer("mnv4-conv-m", 50)
+    peak, bw = 50 * 40e9, 40e9
+    ax = P.plot_roofline(_ax(), df, peak, bw)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert "intensity" in ax.get_xlabel() and "MAC/s" in ax.get_ylabel()
+    roof = [ln for ln in ax.lines if ln.get_label() == "roof"][0]
+    y = roof.get_ydata()
+    assert np.isclose(y.max(), peak / 1e9)  # flat compute roof
+    x = roof.get_xdata()
+    slope = (np.log(y[1]) - np.log(y[0])) / (np.log(x[1]) - np.log(x[0]))
+    assert np.isclose(slope, 1.0)  # memory roof: slope 1 on log-log
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    with_macs = df[df["macs"] > 0]
+    assert sum(len(c.get_offsets()) for c in scatters) == len(with_macs)
+    assert {c.get_label() for c in scatters} == {"Conv2D", "DW-Conv2D", "FC"}
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert "ridge 50 MAC/B" in texts
+    assert f"{(df['macs'] == 0).sum()} layer(s) with no MACs" in texts
+
+
+def test_roofline_infinite_bandwidth_has_no_ridge():
+    df = F.per_layer("mnv1", 0)  # RP 0: bandwidth inf, memory time 0
+    ax = P.plot_roofline(_ax(), df, 200e9, math.inf)
+    roof = [ln for ln in ax.lines if ln.get_label() == "roof"][0]
+    assert np.allclose(roof.get_ydata(), 200.0)
+    assert not any("ridge" in t.get_text() for t in ax.texts)
+
+
+# -------------------------------------------------------------------------- time by op type
+def test_time_by_op_type_stacked():
+    tables = F.layer_tables(models=("mnv1", "mnv4-conv-m"), rps=(5.0, 500.0))
+    ax = P.plot_time_by_op_type(_ax(), tables)
+    ops = {o for df in tables.values() for o in df["op_type"]}
+    assert len(ax.patches) == len(ops) * len(tables)
+    assert _legend_texts(ax.get_legend()) == ["Conv2D", "DW-Conv2D", "FC", "Elementwise", "Pool"]
+    # each bar's stack reaches the model's total latency at that point, in ms
+    tops = {}
+    for p in ax.patches:
+        x = round(p.get_x() + p.get_width() / 2)
+        tops[x] = max(tops.get(x, 0), p.get_y() + p.get_height())
+    assert np.allclose([tops[i] for i in range(len(tables))], [df["time_s"].sum() * 1e3 for df in tables.values()])
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"{m}\n{p}" for m, p in tables]
+    ax = P.plot_time_by_op_type(_ax(), tables, share=True)
+    assert "%" in ax.get_ylabel()
+
+
+# ---------------------------------------------------------------------------- robustness
+def test_empty_inputs_do_not_crash():
+    empty_sweep = F.sweep().iloc[0:0]
+    P.plot_accuracy_vs_latency(_ax(), empty_sweep, "RP 5")
+    P.plot_latency_vs_ridge_point(_ax(), empty_sweep)
+    empty_layers = F.per_layer("mnv1", 5).iloc[0:0]
+    P.plot_layer_latency(_ax(), empty_layers)
+    P.plot_roofline(_ax(), empty_layers, 1e9, 1e9)
+    P.plot_time_by_op_type(_ax(), {})
+    P.figure_accuracy_vs_latency(empty_sweep)
+
+
+# --------------------------------------------------------------------------------- saving
+def test_save_figure_writes_png_and_svg_with_tooltips(tmp_path):
+    fig, ax = P.new_figure()
+    P.plot_accuracy_vs_latency(ax, F.sweep(), "RP 500")
+    paths = P.save_figure(fig, tmp_path / "figs" / "fig2")
+    assert [p.name for p in paths] == ["fig2.png", "fig2.svg"]
+    assert all(p.stat().st_size > 10_000 for p in paths)
+    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = paths[1].read_text()
+    assert "<title>MNv4-Conv-M (MobileNetV4): top-1 79.9%" in svg
+
+
+def test_svg_ids_differ_between_figures():
+    svgs = []
+    for salt in ("a", "b"):
+        fig, ax = P.new_figure()
+        P.plot_roofline(ax, F.per_layer("mnv1", 50), 2e12, 40e9)
+        svgs.append(P.figure_to_svg(fig, id_salt=salt))
+    import re
+    ids = [set(re.findall(r'id="(p[0-9a-f]{6,}|m[0-9a-f]{6,})"', s)) for s in svgs]
+    assert ids[0] and not ids[0] & ids[1]
