@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from roofsweep.hardware.loader import load_profile  # noqa: E402
-from roofsweep.measure.latency import measure_model  # noqa: E402
+from roofsweep.measure.latency import measure_model, merge_results  # noqa: E402
 from roofsweep.measure.probe import probe_host, write_probe_profile  # noqa: E402
 from roofsweep.measure.validate import validate  # noqa: E402
 from roofsweep.trace import load_or_trace  # noqa: E402
@@ -58,12 +58,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--per-layer-repeats", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=2,
-                    help="whole-model timing passes over all models (round-robin spreads load noise)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="passes over all models, merged (round-robin spreads load from other processes)")
     ap.add_argument("--large-resolution", type=int, default=None,
                     help="resolution for the L models (default: their own, 384)")
     ap.add_argument("--models", nargs="*", help="subset, e.g. mnv2-0.5x mnv4-conv-s")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads for probe and measurement (default: torch's own choice)")
+    ap.add_argument("--memory-format", default="channels_last", choices=["channels_last", "contiguous"])
     args = ap.parse_args(argv)
+    import torch
+    if args.threads:
+        torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     t_start = time.time()
 
@@ -96,24 +102,22 @@ def main(argv: list[str] | None = None) -> int:
     traces = {}
     for r in refs:
         traces[r.label] = load_or_trace(r)
-    measured = {}
-    for i, r in enumerate(refs):
-        t0 = time.time()
-        m = measure_model(r, repeats=args.repeats, warmup=args.warmup,
-                          per_layer_repeats=args.per_layer_repeats, layers=traces[r.label].layers)
-        measured[r.label] = m
-        log(f"measured {i + 1}/{len(refs)} {r.label:22s} {traces[r.label].macs / 1e6:8.1f} MMAC  "
-            f"{m.latency_s * 1e3:8.2f} ms (hooked {m.hooked_total_s * 1e3:.2f} ms)  [{time.time() - t0:.0f}s]")
-    from roofsweep import zoo
-    from roofsweep.measure.latency import measure_module
-    for rnd in range(1, args.rounds):  # extra round-robin passes, whole model only
-        for r in refs:
-            extra = measure_module(zoo.build(r), r.input_shape, layers=traces[r.label].layers, label=r.label,
-                                   repeats=args.repeats, warmup=args.warmup, per_layer=False, _copy=False)
-            m = measured[r.label]
-            m.latencies_s = m.latencies_s + extra.latencies_s
-            m.latency_s = statistics.median(m.latencies_s)
-        log(f"round {rnd + 1}/{args.rounds} done")
+    # Rounds: every model is measured (whole model + per layer) once per round, the model order
+    # reversed on alternate rounds, so load from other processes is spread over all models;
+    # the rounds are then merged (pooled whole-model samples, median per-module self times).
+    runs: dict[str, list] = {r.label: [] for r in refs}
+    for rnd in range(args.rounds):
+        order = refs if rnd % 2 == 0 else refs[::-1]
+        for i, r in enumerate(order):
+            t0 = time.time()
+            m = measure_model(r, repeats=args.repeats, warmup=args.warmup,
+                              per_layer_repeats=args.per_layer_repeats, layers=traces[r.label].layers,
+                              memory_format=args.memory_format)
+            runs[r.label].append(m)
+            log(f"round {rnd + 1}/{args.rounds} {i + 1}/{len(refs)} {r.label:18s} "
+                f"{traces[r.label].macs / 1e6:8.1f} MMAC {m.latency_s * 1e3:8.2f} ms "
+                f"(hooked {m.hooked_total_s * 1e3:.2f} ms) [{time.time() - t0:.0f}s]")
+    measured = {label: merge_results(ms) for label, ms in runs.items()}
 
     # ---- 3. validate -----------------------------------------------------------------------
     v = validate([traces[r.label] for r in refs], profile, "default", measured, dtype="fp32")
@@ -146,10 +150,16 @@ def main(argv: list[str] | None = None) -> int:
     by_bound["layers"] = lay.groupby(["op_type", "bound"]).size()
     by_bound.reset_index().to_csv(args.out / "op_types_by_bound.csv", index=False)
 
-    import torch
+    # robustness to load from other processes: the same comparison on each model's fastest run
+    from roofsweep.measure.stats import spearman
+    mins = models["latency_min_s"].to_numpy()
+    robust = {"spearman_roofline_min_latency": spearman(models["predicted_s"], mins),
+              "spearman_macs_min_latency": spearman(models["macs"], mins)}
     summary = {
         **v.summary(),
         "named_ridge_points": named,
+        **robust,
+        "memory_format": args.memory_format,
         "host": platform.node(),
         "cpu_model": (profile.measured or {}).get("cpu_model"),
         "threads": torch.get_num_threads(),
@@ -177,14 +187,17 @@ def render_md(v, models, s, by_bound) -> str:
         f"Host `{s['host']}`: {s['cpu_model']}, {s['threads']} torch threads, torch {s['torch_version']}.",
         f"Profile `{v.profile}`: fp32 peak {v.peak_macs_per_s / 1e9:.1f} GMAC/s, bandwidth "
         f"{v.bandwidth_bytes_per_s / 1e9:.1f} GB/s, RP {v.ridge_point:.2f} MAC/byte. Cost model `{v.cost_model}`, {v.dtype}.",
-        f"Timing: median of {s['repeats']} x {s['rounds']} rounds after {s['warmup']} warm-up; per-layer from "
-        f"{s['per_layer_repeats']} hooked runs. Load average at end: {', '.join(f'{x:.2f}' for x in s['loadavg_end'])}.",
+        f"Timing ({s['memory_format']}): median of {s['repeats']} runs x {s['rounds']} rounds (each after {s['warmup']} warm-up); "
+        f"per-layer: median over rounds of the median of {s['per_layer_repeats']} hooked runs. Load average at end: {', '.join(f'{x:.2f}' for x in s['loadavg_end'])}.",
         "",
         "| | r_s (Spearman) | Pearson r of log latency |",
         "|---|---|---|",
         f"| roofline at the probed RP {v.ridge_point:.2f} | {v.spearman_roofline:.3f} | {v.pearson_log_roofline:.3f} |",
         f"| MAC count | {v.spearman_macs:.3f} | {v.pearson_log_macs:.3f} |",
         f"| roofline at the fitted RP {v.fit.ridge_point:.3g} | {v.fit.spearman:.3f} | {v.fit.pearson_log:.3f} |",
+        "",
+        f"On each model's fastest run instead of the median: r_s roofline "
+        f"{s['spearman_roofline_min_latency']:.3f}, MACs {s['spearman_macs_min_latency']:.3f}.",
         "",
         f"Fitted RP {v.fit.ridge_point:.3g} MAC/byte (max r_s reached for RP in "
         f"[{v.fit.best_range[0]:.3g}, {v.fit.best_range[1]:.3g}]); best-fit scale "

@@ -19,3 +19,12 @@ def broken() -> nn.Module:
 
 
 NOT_CALLABLE = 42
+
+
+class _Cumprod(nn.Module):
+    def forward(self, x):
+        return x.cumprod(dim=1)  # no cost formula: must be reported, not silently zero
+
+
+def with_unsupported() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 4, 1), _Cumprod())

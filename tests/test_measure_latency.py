@@ -141,3 +141,12 @@ def test_errors(layers, monkeypatch):
     assert "\n" not in str(exc.value)
     with pytest.raises(MeasurementError, match="repeats"):
         measure_module(_net(), SHAPE, repeats=0)
+    with pytest.raises(MeasurementError, match="unknown memory format 'nhwc'; valid: channels_last, contiguous"):
+        measure_module(_net(), SHAPE, memory_format="nhwc", **FAST)
+
+
+def test_memory_format_recorded(layers):
+    # channels_last (default) applies to 4-D inputs; contiguous keeps NCHW
+    assert measure_module(_net(), SHAPE, layers=layers, per_layer=False, **FAST).meta["memory_format"] == "channels_last"
+    r = measure_module(_net(), SHAPE, layers=layers, per_layer=False, memory_format="contiguous", **FAST)
+    assert r.meta["memory_format"] == "contiguous"

@@ -6,7 +6,6 @@ import base64
 import re
 from datetime import datetime, timezone
 
-import pandas as pd
 import pytest
 
 import report_fixtures as F

@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
-import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
@@ -134,21 +132,38 @@ def test_latency_vs_ridge_point():
     assert [c.get_label() for c in curves] == ["MobileNetV1", "MobileNetV2", "MNv4-Conv-M"]
     assert all(min(c.get_xdata()) > 0 for c in curves)  # RP 0 left off the log axis
     assert len(curves[0].get_xdata()) == 10
-    # profiles: a vertical line and a rotated label each
-    labels = [t for t in ax.texts if t.get_rotation() == 90]
-    assert sorted(t.get_text() for t in labels) == sorted(n for n, _ in F.PROFILES)
+    # profiles: a vertical line each, and a name above the axes
+    assert sorted(_profile_labels(ax)) == sorted(n for n, _ in F.PROFILES)
     vlines = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
     assert sorted(ln.get_xdata()[0] for ln in vlines) == sorted(rp for _, rp in F.PROFILES)
-    # close profiles (31.2 / 39.7) get labels on opposite sides of their lines
-    close = {t.get_text(): t for t in labels}
-    assert close["pixel6-cpu"].get_ha() != close["s23-cpu"].get_ha()
     assert "model on a profile" in _legend_texts(ax.get_legend())
+
+
+def _profile_labels(ax) -> list[str]:
+    (top,) = ax.child_axes  # the secondary x axis carrying the profile names
+    return [t.get_text() for t in top.get_xticklabels()]
+
+
+def test_crowded_profile_labels_do_not_overlap():
+    # ridge points as close as the shipped profiles' (31.2 / 32.9, 203 / 206 / 207.5 MAC/B)
+    profiles = {f"profile-{i}": rp for i, rp in enumerate(
+        [5, 18, 31.2, 32.9, 39.7, 46.7, 50, 147, 153, 203.1, 206.1, 207.5, 231.7, 295, 347.3, 433.8, 500, 4000])}
+    fig, ax = P.new_figure((9.5, 5.2))
+    P.plot_latency_vs_ridge_point(ax, F.rp_grid_sweep(models=["mnv1"], n=8), profiles)
+    fig.draw_without_rendering()
+    (top,) = ax.child_axes
+    boxes = sorted((t.get_window_extent() for t in top.get_xticklabels()), key=lambda b: b.x0)
+    assert len(boxes) == len(profiles)
+    assert all(a.x1 <= b.x0 + 0.5 for a, b in zip(boxes, boxes[1:]))  # side by side, no overlap
+    assert all(b.y0 >= ax.get_window_extent().y1 for b in boxes)  # above the data area
+    title = ax.title.get_window_extent()
+    assert all(b.y1 <= title.y0 + 1 for b in boxes)  # and below the title
 
 
 def test_latency_vs_ridge_point_explicit_profiles():
     sweep = F.sweep(models=["mnv1"], profiles=[])
     ax = P.plot_latency_vs_ridge_point(_ax(), sweep, profiles={"my-npu": 120.0})
-    assert [t.get_text() for t in ax.texts if t.get_rotation() == 90] == ["my-npu"]
+    assert _profile_labels(ax) == ["my-npu"]
 
 
 # ------------------------------------------------------------------------------- roofline

@@ -101,7 +101,7 @@ def test_hybrid_figures_include_attention_matmuls():
     #   4 MQA at 16x16 (kv_stride 2 -> 8x8): 2 * 4 * 256 * 64 * 64 = 8,388,608 each -> 33,554,432
     #   4 MQA at 8x8 (kv_stride 1):          2 * 4 * 64 * 64 * 64  = 2,097,152 each ->  8,388,608
     #   total 41,943,040
-    total, per_op = count_macs(meta_build("mnv4-hybrid-m"), (1, 3, 256, 256))
+    _, total, per_op = our_counts("mnv4-hybrid-m")
     assert per_op["aten.bmm"] == 41_943_040
     # Without them the total would be 1,229.2 M, 3.3 % below the spec's 1,271.2 M: the spec counts
     # them, and so do we.
@@ -109,8 +109,7 @@ def test_hybrid_figures_include_attention_matmuls():
     # Hybrid-L @384: 4 MQA at 24x24 (kv 12x12), 8 heads, dim 48: 2 * 8 * 576 * 144 * 48 = 63,700,992
     # each; 4 MQA at 12x12, dim 64: 2 * 8 * 144 * 144 * 64 = 21,233,664 each;
     # 4 * (63,700,992 + 21,233,664) = 339,738,624
-    _, per_op = count_macs(meta_build("mnv4-hybrid-l"), (1, 3, 384, 384))
-    assert per_op["aten.bmm"] == 339_738_624
+    assert our_counts("mnv4-hybrid-l")[2]["aten.bmm"] == 339_738_624
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,6 +186,35 @@ def test_matches_reference_implementation(name, width, make_ref):
     # needed - but check that the attention was counted on both sides rather than assume it.
     assert ("aten.bmm" in our_ops) == ("aten.bmm" in their_ops) == name.startswith("mnv4-hybrid")
     assert our_macs == their_macs
+
+
+def test_hybrid_computes_the_same_function_as_timm():
+    # Same weights -> same logits: checks the MQA's head-major channel layout, the shared K/V
+    # head, the scaling and the block order, not just the shapes. Both models are built on the
+    # meta device and materialised uninitialised (fast), then given identical random tensors in
+    # state_dict order (which matches module for module: stem, blocks, 960 conv, 1280 conv, fc).
+    with torch.device("meta"):
+        ours = build(resolve("mnv4-hybrid-m", width=0.5))
+        theirs = _timm_gen(_MN3, "_gen_mobilenet_v4", "mobilenetv4_hybrid_medium", 0.5)()
+    ours, theirs = ours.to_empty(device="cpu").eval(), theirs.to_empty(device="cpu").eval()
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for (key, a), b in zip(ours.state_dict().items(), theirs.state_dict().values(), strict=True):
+            assert a.shape == b.shape, key
+            if not a.is_floating_point():
+                v = torch.zeros_like(a)
+            elif key.endswith("running_var"):
+                v = torch.rand(a.shape, generator=g) + 0.5
+            elif key.endswith("layer_scale.gamma"):
+                v = torch.ones(a.shape)  # 1e-5 would hide the attention branch
+            elif a.dim() > 1:
+                v = torch.randn(a.shape, generator=g) / a[0].numel() ** 0.5
+            else:
+                v = torch.randn(a.shape, generator=g) * 0.1
+            a.copy_(v)
+            b.copy_(v)
+        x = torch.randn(1, 3, 64, 64, generator=g)
+        torch.testing.assert_close(ours(x), theirs(x))
 
 
 def test_mnv3_above_one_scales_the_last_fc():

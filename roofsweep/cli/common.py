@@ -15,8 +15,13 @@ from roofsweep.errors import RoofsweepError
 
 
 def _console(stderr: bool = False) -> Console:
-    # rich honours NO_COLOR and turns colour off when the stream is not a terminal.
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    # rich honours NO_COLOR and turns colour off when the stream is not a terminal. Off a
+    # terminal (a pipe, a file, CI) tables get 120 columns unless $COLUMNS says otherwise.
+    stream = sys.stderr if stderr else sys.stdout
+    width = None
+    if not (hasattr(stream, "isatty") and stream.isatty()) and "COLUMNS" not in os.environ:
+        width = 120
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
 
 
 console = _console()

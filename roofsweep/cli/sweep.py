@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from roofsweep.cli import app
-from roofsweep.cli.common import Format, Preset, console, emit, handle_errors, info, progress
+from roofsweep.cli.common import Format, Preset, emit, handle_errors, info, progress, warn
 from roofsweep.cli.models import MODEL_HELP, parse_shape
 
 HARDWARE_HELP = "Hardware profile name or YAML path; repeat for several. Default: every profile found."
@@ -53,13 +53,14 @@ def _analyze(refs, hardware, rps, preset, overrides, **kw):
                    overrides=overrides, **kw)
 
 
-def _write_report(analysis, out: Optional[Path], force: bool, title: Optional[str] = None) -> Optional[Path]:
+def _write_report(analysis, out: Optional[Path], force: bool, title: Optional[str] = None,
+                  chosen_profiles: bool = False) -> Optional[Path]:
     if out is None:
         return None
     from roofsweep.report.assemble import build_report
     from roofsweep.report.bundle import write_report
 
-    report, figures = build_report(analysis, _command_line(), title=title)
+    report, figures = build_report(analysis, _command_line(), title=title, chosen_profiles=chosen_profiles)
     return write_report(out, report, figures, force=force)
 
 
@@ -113,7 +114,9 @@ def sweep_cmd(
         renderables.append(dominant_layers_table({low: a.layers(m.label, low), high: a.layers(m.label, high)},
                                                  title="Layers that dominate at low and high ridge point"))
     emit(_long_rows(a), fmt, renderables)
-    written = _write_report(a, target, force)
+    for note in a.notes:
+        warn(note)
+    written = _write_report(a, target, force, chosen_profiles=bool(hardware))
     if written is not None:
         info(f"report: {written / 'index.html'}")
 
@@ -151,6 +154,8 @@ def compare_cmd(
         if len(a.profile_sweep):
             renderables.append(compare_table(a.profile_sweep, title="Hardware profiles"))
     emit(_long_rows(a), fmt, renderables)
+    for note in a.notes:
+        warn(note)
     written = _write_report(a, target, force)
     if written is not None:
         info(f"report: {written / 'index.html'}")
@@ -184,9 +189,8 @@ def run_cmd(
     if len(a.profile_sweep):
         renderables.append(compare_table(a.profile_sweep, title="Hardware profiles"))
     emit(_long_rows(a), fmt, renderables)
+    for note in a.notes:
+        warn(note)
     written = _write_report(a, target, force, title=exp.title)
     if written is not None:
         info(f"report: {written / 'index.html'}")
-    if fmt == Format.table and a.notes:
-        for n in a.notes:
-            console.print(n, markup=False)

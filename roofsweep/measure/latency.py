@@ -9,6 +9,11 @@ Method (documented in ``docs/ground-truth.md``):
   (a row's ``modules`` names a ``Conv2d`` and then a ``BatchNorm2d``), so the measured network is
   the network the LayerTable describes ("BN folded into its conv"). ``fold_bn=False`` keeps it.
   Activations are *not* fused: eager PyTorch runs them as separate kernels.
+* Memory format: ``channels_last`` (NHWC) by default for 4-D inputs, the layout PyTorch's CPU
+  convolution kernels (oneDNN) are fast in. In the default NCHW layout PyTorch runs depthwise
+  convolutions through a slow fallback (measured ~25x slower for a 3x3 depthwise conv on
+  1x96x112x112 on the 2-core development host), which would make the measurement a benchmark of
+  that fallback rather than of the hardware. ``memory_format="contiguous"`` keeps NCHW.
 * **Whole-model latency**: ``warmup`` untimed forwards, then ``repeats`` timed forwards with no
   hooks attached; the result is the median (``torch.cuda.synchronize()`` around each on CUDA).
 * **Per-layer latency**: a separate run with a forward pre-hook and a forward hook on every
@@ -35,6 +40,7 @@ from roofsweep.errors import MeasurementError, RoofsweepError
 from roofsweep.measure.attribution import ROOT, attribute
 
 Progress = Callable[[str, float, float], None]
+MEMORY_FORMATS = ("channels_last", "contiguous")
 
 
 @dataclass
@@ -252,6 +258,7 @@ def measure_module(
     per_layer: bool = True,
     per_layer_repeats: int | None = None,
     fold_bn: bool = True,
+    memory_format: str = "channels_last",
     progress: Progress | None = None,
     _copy: bool = True,
 ) -> MeasureResult:
@@ -280,10 +287,17 @@ def measure_module(
     else:
         shape = tuple(int(s) for s in example_input)
         x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    if memory_format not in MEMORY_FORMATS:
+        raise MeasurementError(f"unknown memory format '{memory_format}'; valid: {', '.join(MEMORY_FORMATS)}")
     total = warmup + repeats + (warmup + per_layer_repeats if per_layer else 0)
     try:
         model = model.to(dev)
         x = x.to(dev)
+        if memory_format == "channels_last" and x.dim() == 4:
+            model = model.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+        else:
+            memory_format = "contiguous"
         with torch.inference_mode():
             times = _time_forward(model, x, dev, warmup, repeats, progress, label, 0, total)
             module_self: dict[str, float] = {}
@@ -321,7 +335,7 @@ def measure_module(
         layers=per_rows,
         unattributed_s=unattributed,
         unmatched_rows=unmatched,
-        meta={"folded_bn": folded, "per_layer_repeats": per_layer_repeats if per_layer else 0,
+        meta={"folded_bn": folded, "memory_format": memory_format, "per_layer_repeats": per_layer_repeats if per_layer else 0,
               "torch_version": torch.__version__.split("+")[0]},
     )
 
@@ -335,6 +349,7 @@ def measure_model(
     *,
     per_layer_repeats: int | None = None,
     fold_bn: bool = True,
+    memory_format: str = "channels_last",
     layers: pd.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> MeasureResult:
@@ -358,7 +373,7 @@ def measure_model(
     return measure_module(
         module, ref.input_shape, layers=layers, label=ref.label, device=device, repeats=repeats,
         warmup=warmup, per_layer=per_layer, per_layer_repeats=per_layer_repeats, fold_bn=fold_bn,
-        progress=progress, _copy=False,
+        memory_format=memory_format, progress=progress, _copy=False,
     )
 
 
@@ -375,3 +390,36 @@ def self_time_table(result: MeasureResult) -> pd.DataFrame:
     items: Mapping[str, float] = result.module_self_s
     df = pd.DataFrame({"module": list(items), "self_s": list(items.values())})
     return df.sort_values("self_s", ascending=False, ignore_index=True)
+
+
+def merge_results(results: Sequence[MeasureResult]) -> MeasureResult:
+    """Combine several measurements of one model (e.g. rounds interleaved with other models, to
+    spread the effect of load from other processes): whole-model samples are pooled and their
+    median taken; each module's self time is the median over the results; per-layer rows are
+    re-attributed from those medians."""
+    if not results:
+        raise MeasurementError("nothing to merge")
+    first = results[0]
+    if any(r.model != first.model for r in results):
+        raise MeasurementError(f"cannot merge measurements of different models: {sorted({r.model for r in results})}")
+    latencies = [t for r in results for t in r.latencies_s]
+    with_layers = [r for r in results if r.module_self_s]
+    modules = list(dict.fromkeys(m for r in with_layers for m in r.module_self_s))
+    self_s = {m: statistics.median(r.module_self_s.get(m, 0.0) for r in with_layers) for m in modules}
+    hooked = [r.hooked_total_s for r in results if r.hooked_total_s is not None]
+    layers = next((r.layers for r in results if r.layers is not None), None)
+    unattributed: dict[str, float] = {}
+    unmatched: list[int] = []
+    if layers is not None and self_s:
+        att = attribute(layers, self_s)
+        layers = layers.copy()
+        layers["measured_s"] = att.measured_s.to_numpy()
+        unattributed, unmatched = att.unattributed_s, att.unmatched_rows
+    return MeasureResult(
+        model=first.model, device=first.device, threads=first.threads,
+        latency_s=statistics.median(latencies), latencies_s=latencies,
+        warmup=first.warmup, repeats=sum(r.repeats for r in results), input_shape=first.input_shape,
+        module_self_s=self_s, hooked_total_s=statistics.median(hooked) if hooked else None,
+        layers=layers, unattributed_s=unattributed, unmatched_rows=unmatched,
+        meta={**first.meta, "merged": len(results)},
+    )

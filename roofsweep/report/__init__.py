@@ -1,0 +1,12 @@
+"""Reporters: turn the engine's DataFrames into terminal tables, files and figures.
+
+Modules (imported on their own, so printing a table never imports matplotlib):
+
+``terminal``  rich renderables (tables, panels); nothing prints - the CLI does
+``export``    ``to_json`` / ``to_csv`` of any result DataFrame, column names unchanged
+``plots``     matplotlib figures (paper Fig. 2 / Fig. 3, latency vs ridge point, roofline chart,
+              time by op type); ``save_figure``
+``data``      ``ReportData``, everything one report shows
+``html``      ``render_html(ReportData)``: one self-contained page
+``bundle``    ``write_report(out_dir, ReportData, figures)``: the report folder, written atomically
+"""

@@ -15,13 +15,22 @@ from roofsweep.report import plots
 from roofsweep.report.data import ReportData
 from roofsweep.units import fmt_bytes, fmt_intensity, fmt_macs
 
-MAX_ROOFLINE_PANELS = 24
+MAX_ROOFLINE_PANELS = 8
 
 
-def _rooflines(analysis, model: str) -> Figure | None:
+def roofline_points(analysis, chosen_profiles: bool) -> list[str]:
+    """Points that get a classic roofline chart: the per-layer ridge points, plus each profile
+    when the user chose the profiles (all ~20 shipped ones would bury the page)."""
+    pl = analysis.per_layer
+    points = list(dict.fromkeys(pl.loc[pl["hardware"].fillna("") == "", "point"]))
+    if chosen_profiles:
+        points += [p.name for p in analysis.profiles]
+    return points[:MAX_ROOFLINE_PANELS]
+
+
+def _rooflines(analysis, model: str, points: list[str]) -> Figure | None:
     """Small multiples: the classic roofline of ``model`` on each point (RPs, then profiles)."""
     pl = analysis.per_layer[analysis.per_layer["model"] == model]
-    points = list(dict.fromkeys(pl["point"]))[:MAX_ROOFLINE_PANELS]
     if not points:
         return None
     ncols = min(4, len(points))
@@ -44,7 +53,8 @@ def _rooflines(analysis, model: str) -> Figure | None:
     return fig
 
 
-def build_report(analysis, command: str, title: str | None = None) -> tuple[ReportData, dict[str, Figure]]:
+def build_report(analysis, command: str, title: str | None = None,
+                 chosen_profiles: bool = False) -> tuple[ReportData, dict[str, Figure]]:
     models = [m.label for m in analysis.models]
     sweep = pd.concat([analysis.rp_sweep, analysis.profile_sweep], ignore_index=True)
     figures: dict[str, Figure] = {}
@@ -84,8 +94,9 @@ def build_report(analysis, command: str, title: str | None = None) -> tuple[Repo
     figures["time_by_op_type"] = fig
     captions["time_by_op_type"] = "Share of roofline latency by op type, per model and point."
 
-    for m in models:
-        rf = _rooflines(analysis, m)
+    rpoints = roofline_points(analysis, chosen_profiles)
+    for m in models[:4]:
+        rf = _rooflines(analysis, m, rpoints)
         if rf is not None:
             figures[f"roofline_{m}"] = rf
             captions[f"roofline_{m}"] = f"Each layer of {m} on the roofline of each point (memory-only layers omitted)."

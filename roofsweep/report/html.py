@@ -95,7 +95,7 @@ h1 { font-size: 1.6rem; margin: 0 0 .3rem; } h2 { font-size: 1.25rem; margin: 2r
 nav a { margin-right: 1rem; color: var(--muted); }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--line); padding: .25rem .6rem; text-align: left; vertical-align: top; }
-td.num, th.num { text-align: right; } td.num { white-space: nowrap; }
+td.num, th.num { text-align: right; } td.num, #sweep-table td:first-child { white-space: nowrap; }
 table.kv th { color: var(--muted); font-weight: 600; white-space: nowrap; }
 table.kv td { word-break: break-word; }
 table.sortable thead th { background: var(--head); position: sticky; top: 0; cursor: pointer;

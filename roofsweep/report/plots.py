@@ -31,7 +31,8 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.transforms import blended_transform_factory  # noqa: E402
+from matplotlib.ticker import NullLocator  # noqa: E402
+from matplotlib.transforms import blended_transform_factory, offset_copy  # noqa: E402
 
 from roofsweep.units import fmt_intensity, fmt_macs, fmt_rate, fmt_time  # noqa: E402
 
@@ -315,8 +316,9 @@ def plot_latency_vs_ridge_point(ax: Axes, sweep_df: pd.DataFrame, profiles=None,
     """Latency (ms) of each model across the ridge-point sweep, log-log; profiles marked.
 
     Curves use the pure-RP rows (``hardware == ""``); RP 0 cannot sit on a log axis and is left
-    out. Each profile gets a dotted vertical line at its ridge point with a rotated label, and
-    its own sweep rows (if any) a cross on each model's curve.
+    out. Each profile gets a dotted vertical line at its ridge point, its name above the axes
+    (spread apart where profiles crowd), and its own sweep rows (if any) a cross on each model's
+    curve.
     """
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -360,32 +362,70 @@ def plot_latency_vs_ridge_point(ax: Axes, sweep_df: pd.DataFrame, profiles=None,
     return ax
 
 
+def _spread(targets: Sequence[float], gap: float, lo: float = 0.0, hi: float = 1.0) -> list[float]:
+    """1-D label placement: positions as close as possible to ``targets`` (any order), at least
+    ``gap`` apart, inside [lo, hi]. Overlapping neighbours merge into a cluster centred on the
+    mean of its targets, until no two clusters overlap."""
+    n = len(targets)
+    if n == 0:
+        return []
+    gap = min(gap, (hi - lo) / max(n - 1, 1))
+    order = sorted(range(n), key=lambda i: targets[i])
+    clusters = [[i] for i in order]
+
+    def start(c: list[int]) -> float:
+        width = (len(c) - 1) * gap
+        s = sum(targets[i] for i in c) / len(c) - width / 2
+        return min(max(s, lo), hi - width)
+
+    merged = True
+    while merged:
+        merged = False
+        for k in range(len(clusters) - 1):
+            a, b = clusters[k], clusters[k + 1]
+            if start(a) + len(a) * gap > start(b) + 1e-12:
+                clusters[k:k + 2] = [a + b]
+                merged = True
+                break
+    pos = [0.0] * n
+    for c in clusters:
+        s = start(c)
+        for j, i in enumerate(c):
+            pos[i] = s + j * gap
+    return pos
+
+
 def _mark_profiles(ax: Axes, profiles: list[tuple[str, float]]) -> None:
-    """Dotted vertical line per profile, label rotated 90 degrees just inside the top of the axes.
-    Labels closer than a text height to the previous one flip to the other side of their line."""
+    """A dotted vertical line per profile and its name above the axes (a secondary x axis, so
+    the layout makes room and the title sits above). Names are spread apart where ridge points
+    crowd, each joined to its line by a thin leader."""
     if not profiles:
         return
-    trans = blended_transform_factory(ax.transData, ax.transAxes)
-    # widen x so every profile line is inside the axes
+    profiles = sorted(profiles, key=lambda p: p[1])
     xs = [rp for _, rp in profiles]
     lo, hi = ax.get_xlim()
-    ax.set_xlim(min(lo, min(xs) / 1.3), max(hi, max(xs) * 1.3))
-    min_gap_dex = 0.07 * math.log10(ax.get_xlim()[1] / ax.get_xlim()[0])
-    # Cluster lines closer than a label's width; within a cluster labels go left, right, then
-    # the same again lower down, so no two labels share a place.
-    clusters: list[list[tuple[str, float]]] = []
-    for name, rp in sorted(profiles, key=lambda p: p[1]):
-        if clusters and math.log10(rp / clusters[-1][-1][1]) < min_gap_dex:
-            clusters[-1].append((name, rp))
-        else:
-            clusters.append([(name, rp)])
-    for cluster in clusters:
-        for k, (name, rp) in enumerate(cluster):
-            ax.axvline(rp, color="0.35", ls=":", lw=1.0, zorder=1)
-            side = 1 if len(cluster) == 1 or k % 2 else -1
-            y = 0.98 - 0.42 * (k // 2)
-            ax.annotate(name, xy=(rp, y), xycoords=trans, xytext=(2 * side, 0), textcoords="offset points",
-                        rotation=90, ha="left" if side > 0 else "right", va="top", fontsize=7, color="0.25")
+    lo, hi = min(lo, min(xs) / 1.3), max(hi, max(xs) * 1.3)
+    ax.set_xlim(lo, hi)
+    llo, lhi = math.log10(lo), math.log10(hi)
+    frac = [(math.log10(x) - llo) / (lhi - llo) for x in xs]
+    fig = ax.figure
+    # axes width before layout, less room for an outside legend: a conservative estimate
+    width_in = max(2.0, fig.get_figwidth() * ax.get_position().width - 1.6)
+    pos = _spread(frac, gap=(7 * 1.35 / 72) / width_in)
+    at = [10 ** (llo + p * (lhi - llo)) for p in pos]
+    for rp in xs:
+        ax.axvline(rp, color="0.35", ls=":", lw=1.0, zorder=1)
+    top = ax.secondary_xaxis("top")
+    top.set_xticks(at, labels=[n for n, _ in profiles], rotation=90, fontsize=7, color="0.25")
+    top.xaxis.set_minor_locator(NullLocator())
+    top.tick_params(axis="x", length=0, pad=9)
+    top.spines["top"].set_visible(False)
+    trans = blended_transform_factory(ax.transData, ax.transAxes)
+    raised = offset_copy(trans, fig=fig, y=8, units="points")
+    for rp, a in zip(xs, at):
+        ax.annotate("", xy=(rp, 1.0), xycoords=trans, xytext=(a, 1.0), textcoords=raised,
+                    arrowprops=dict(arrowstyle="-", lw=0.6, color="0.45", shrinkA=0, shrinkB=0),
+                    annotation_clip=False)
 
 
 # -------------------------------------------------------------------------- (d) roofline chart

@@ -57,6 +57,12 @@ def ensure_torchvision_importable() -> ModuleType:
     return torchvision
 
 
+def _one_line(e: BaseException) -> str:
+    """``Type: first line of the message`` - errors from user code may span lines."""
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
+
+
 def _close(name: str, choices: list[str], what: str) -> str:
     close = difflib.get_close_matches(name, choices, n=5, cutoff=0.5)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
@@ -78,6 +84,11 @@ def _import_package(package: str, spec: str) -> ModuleType:
         raise ModelBuildError(
             f"{package} is not installed; pip install {package} to use '{spec}'"
         ) from None
+    except Exception as e:  # noqa: BLE001 - e.g. a torchvision wheel built for another torch
+        raise ModelBuildError(
+            f"importing {package} failed ({_one_line(e)}); check that it matches "
+            f"the installed torch to use '{spec}'"
+        ) from e
 
 
 def _checked(model: object, spec: str) -> nn.Module:
@@ -99,7 +110,7 @@ def build_torchvision(name: str) -> nn.Module:
     try:
         model = tv.models.get_model(name, weights=None)
     except Exception as e:  # noqa: BLE001 - any constructor failure is a build error
-        raise ModelBuildError(f"building '{spec}' failed: {type(e).__name__}: {e}") from e
+        raise ModelBuildError(f"building '{spec}' failed: {_one_line(e)}") from e
     return _checked(model, spec)
 
 
@@ -111,7 +122,7 @@ def build_timm(name: str) -> nn.Module:
     try:
         model = timm.create_model(name, pretrained=False)
     except Exception as e:  # noqa: BLE001
-        raise ModelBuildError(f"building '{spec}' failed: {type(e).__name__}: {e}") from e
+        raise ModelBuildError(f"building '{spec}' failed: {_one_line(e)}") from e
     return _checked(model, spec)
 
 
@@ -128,14 +139,14 @@ def _load_module(target: str, spec: str) -> ModuleType:
         try:
             file_spec.loader.exec_module(module)
         except Exception as e:  # noqa: BLE001
-            raise ModelBuildError(f"importing {target} failed: {type(e).__name__}: {e}") from e
+            raise ModelBuildError(f"importing {target} failed: {_one_line(e)}") from e
         return module
     try:
         return importlib.import_module(target)
     except ModuleNotFoundError as e:
-        raise ModelBuildError(f"cannot import module '{target}' for '{spec}': {e}") from None
+        raise ModelBuildError(f"cannot import module '{target}' for '{spec}': {_one_line(e)}") from None
     except Exception as e:  # noqa: BLE001
-        raise ModelBuildError(f"importing '{target}' failed: {type(e).__name__}: {e}") from e
+        raise ModelBuildError(f"importing '{target}' failed: {_one_line(e)}") from e
 
 
 def build_callable(spec: str) -> nn.Module:
@@ -154,7 +165,7 @@ def build_callable(spec: str) -> nn.Module:
     try:
         model = fn()
     except Exception as e:  # noqa: BLE001
-        raise ModelBuildError(f"calling '{spec}' failed: {type(e).__name__}: {e}") from e
+        raise ModelBuildError(f"calling '{spec}' failed: {_one_line(e)}") from e
     return _checked(model, spec)
 
 

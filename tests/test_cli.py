@@ -1,0 +1,293 @@
+"""The CLI driven in-process: every command, its output formats and its error paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from roofsweep.cli import app
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def assert_one_line_error(result, *needles: str) -> None:
+    assert result.exit_code == 1, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.output
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+def _commands(typer_app: typer.Typer, prefix=()):
+    for c in typer_app.registered_commands:
+        yield (*prefix, c.name or c.callback.__name__)
+    for g in typer_app.registered_groups:
+        yield from _commands(g.typer_instance, (*prefix, g.name))
+
+
+ALL_COMMANDS = sorted(_commands(app))
+
+
+def test_the_expected_commands_exist():
+    assert {c[-1] for c in ALL_COMMANDS} >= {
+        "models", "layers", "sweep", "compare", "run", "list", "show", "validate", "probe", "measure",
+    }
+
+
+@pytest.mark.parametrize("cmd", ALL_COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(cmd):
+    r = run(*cmd, "--help")
+    assert r.exit_code == 0
+    assert "Example:" in r.output
+
+
+@pytest.mark.parametrize("cmd", ALL_COMMANDS, ids=" ".join)
+def test_every_command_is_documented(cmd):
+    guide = (ROOT / "docs" / "user-guide.md").read_text()
+    assert f"roofsweep {' '.join(cmd)}" in guide
+
+
+def test_usage_error_exits_2():
+    assert run("sweep").exit_code == 2  # --model missing
+    assert run("sweep", "--model", "mnv2", "--format", "xml").exit_code == 2
+
+
+# ------------------------------------------------------------------------------- models
+def test_models_json_rows():
+    r = run("models", "--format", "json")
+    assert r.exit_code == 0
+    rows = json.loads(r.stdout)
+    names = [row["name"] for row in rows]
+    assert names == ["mnv1", "mnv2", "mnv3-large", "mnv3-small", "mnv4-conv-s", "mnv4-conv-m",
+                     "mnv4-conv-l", "mnv4-hybrid-m", "mnv4-hybrid-l"]
+    by = {row["name"]: row for row in rows}
+    assert by["mnv2"]["params"] == 3_504_872 and by["mnv2"]["resolution"] == 224
+    assert by["mnv4-conv-m"]["resolution"] == 256 and by["mnv4-conv-m"]["top1"] == 79.9
+    assert abs(by["mnv4-hybrid-m"]["macs"] / 1_271.2e6 - 1) < 1e-3
+    assert {"name", "resolution", "macs", "params", "top1"} <= set(rows[0])
+
+
+def test_models_csv_and_table():
+    csv = run("models", "--format", "csv").stdout.splitlines()
+    assert csv[0].startswith("name,") and len(csv) == 10
+    table = run("models").stdout
+    assert "mnv4-hybrid-l" in table and "\x1b[" not in table  # NO_COLOR: no escape codes
+
+
+# ------------------------------------------------------------------------------- layers
+def test_layers_json_has_rows_and_unsupported_field():
+    r = run("layers", "--model", "mnv2", "--resolution", "160", "--format", "json")
+    doc = json.loads(r.stdout)
+    assert doc["unsupported_ops"] == {}
+    assert doc["input_shape"] == [1, 3, 160, 160]
+    row = doc["layers"][0]
+    assert {"name", "op_type", "macs", "weight_elems", "input_elems", "output_elems"} <= set(row)
+    assert row["name"] == "features.0.conv" or row["op_type"] == "conv2d"
+    assert sum(r["macs"] for r in doc["layers"]) == doc["macs"]
+
+
+def test_layers_csv_batch_scales():
+    one = run("layers", "-m", "mnv3-small", "-f", "json")
+    four = run("layers", "-m", "mnv3-small", "-b", "4", "-f", "json")
+    assert json.loads(four.stdout)["macs"] == 4 * json.loads(one.stdout)["macs"]
+
+
+def test_layers_of_a_callable_warns_about_unsupported_ops():
+    r = run("layers", "--model", "tests._tiny_models:with_unsupported", "--input-shape", "1x3x8x8")
+    assert r.exit_code == 0, r.output
+    assert "cumprod" in r.stderr and "warning" in r.stderr
+    doc = json.loads(run("layers", "-m", "tests._tiny_models:with_unsupported", "--input-shape",
+                         "1x3x8x8", "-f", "json").stdout)
+    assert doc["unsupported_ops"] == {"cumprod": 1}
+
+
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (["--model", "mnv5"], ["unknown model 'mnv5'", "mnv"]),
+        (["--model", "mnv4-conv-mm"], ["did you mean 'mnv4-conv-m'"]),
+        (["--model", "mnv2", "--width", "0"], ["width"]),
+        (["--model", "mnv2", "--width", "-1.5"], ["width"]),
+        (["--model", "mnv2", "--resolution", "16"], ["resolution 16 is too small"]),
+        (["--model", "tests._tiny_models:not_a_module"], ["nn.Module"]),
+        (["--model", "no_such_package.mod:fn"], ["no_such_package"]),
+        (["--model", "torchvision:resnet9000"], ["resnet9000"]),
+    ],
+)
+def test_bad_model_input_is_one_line(args, needles):
+    assert_one_line_error(run("layers", *args), *needles)
+
+
+def test_uninstalled_timm_is_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "timm", None)
+    assert_one_line_error(run("layers", "--model", "timm:mobilenetv3_small_100", "--no-cache"), "timm")
+
+
+# ----------------------------------------------------------------------------- hardware
+def test_hardware_list_json():
+    rows = json.loads(run("hardware", "list", "-f", "json").stdout)
+    names = {r["name"] for r in rows}
+    assert {"pixel6-cpu", "coral-edgetpu", "nvidia-h200", "paper-rp500-accelerator"} <= names
+    px = next(r for r in rows if r["name"] == "pixel6-cpu")
+    assert px["ridge_point"] == pytest.approx(31.2)
+
+
+def test_hardware_show_and_unknown():
+    r = run("hardware", "show", "nvidia-t4")
+    assert r.exit_code == 0 and "NVIDIA" in r.stdout
+    assert_one_line_error(run("hardware", "show", "nvidia-t5"), "nvidia-t4")
+
+
+def test_hardware_validate(tmp_path):
+    good = ROOT / "hardware_profiles" / "pixel6-cpu.yaml"
+    assert run("hardware", "validate", str(good)).exit_code == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nkind: cpu\npeak_macs_per_s: {int8: -5}\nbandwidth: 10 GB/s\n")
+    r = run("hardware", "validate", str(bad))
+    assert r.exit_code == 1
+    assert "bad.yaml" in r.stderr and "peak_macs_per_s" in r.stderr
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n")
+    r = run("hardware", "validate", str(broken))
+    assert r.exit_code == 1 and "broken.yaml" in r.stderr and "Traceback" not in r.output
+
+
+# -------------------------------------------------------------------------------- sweep
+def test_sweep_json_rows_have_rp_and_profile_rows():
+    r = run("sweep", "--model", "mnv4-conv-s", "--hardware", "pixel6-cpu", "--hardware", "nvidia-t4",
+            "--ridge-points", "0,5,50,500", "--no-report", "--format", "json")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    rp_rows = [x for x in rows if not x["hardware"]]
+    hw_rows = [x for x in rows if x["hardware"]]
+    assert [x["ridge_point"] for x in rp_rows] == [0, 5, 50, 500]
+    assert {x["hardware"] for x in hw_rows} == {"pixel6-cpu", "nvidia-t4"}
+    for x in rows:
+        assert {"model", "latency_s", "memory_bound_fraction", "compute_bound_fraction"} <= set(x)
+        assert x["latency_s"] > 0
+    # RP 0 under the default preset: MACs / 200 GMAC/s
+    assert rp_rows[0]["latency_s"] == pytest.approx(rp_rows[0]["macs"] / 200e9)
+
+
+def test_sweep_paper_preset_table_and_csv():
+    r = run("sweep", "-m", "mnv4-conv-m", "--preset", "paper", "--no-report")
+    assert r.exit_code == 0
+    assert "Ridge-point sweep" in r.stdout and "Dominant" in r.stdout or "dominate" in r.stdout
+    csv = run("sweep", "-m", "mnv4-conv-m", "--rp-range", "0:500:11", "-H", "pixel6-cpu", "--no-report", "-f", "csv")
+    lines = csv.stdout.splitlines()
+    assert lines[0].startswith("model,") and len(lines) == 1 + 11 + 1
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--rp-range", "500:0:10"], "500:0:10"),
+        (["--ridge-points", "5,-1"], "-1"),
+        (["--ridge-points", "5,abc"], "abc"),
+        (["--ridge-points", "5", "--rp-range", "0:5:2"], "not both"),
+        (["--hardware", "no-such-device"], "no-such-device"),
+        (["--set", "activation_bytes_per_elem=-1"], "activation_bytes_per_elem"),
+        (["--set", "nonsense=1"], "nonsense"),
+    ],
+)
+def test_bad_sweep_input_is_one_line(args, needle):
+    assert_one_line_error(run("sweep", "-m", "mnv2", "--no-report", *args), needle)
+
+
+def test_sweep_writes_a_report(tmp_path):
+    out = tmp_path / "rep"
+    r = run("sweep", "-m", "mnv3-small", "-H", "pixel6-cpu", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert str(out / "index.html") in r.stderr.replace("\n", "")
+    html = (out / "index.html").read_text()
+    assert "mnv3-small" in html and "pixel6-cpu" in html
+    figs = sorted(p.name for p in (out / "figures").iterdir())
+    assert any(f.endswith(".png") for f in figs) and any(f.endswith(".svg") for f in figs)
+    # an existing report is never overwritten: the second run goes to a new folder
+    r2 = run("sweep", "-m", "mnv3-small", "-H", "pixel6-cpu", "--out", str(out))
+    assert r2.exit_code == 0
+    assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_unwritable_out_fails_before_work(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = run("sweep", "-m", "mnv2", "--out", str(blocker / "sub"))
+    assert_one_line_error(r, str(blocker))
+
+
+def test_compare_marks_frontier():
+    r = run("compare", "mnv2", "mnv3-large", "mnv4-conv-s", "--no-report", "-f", "json", "-H", "pixel6-cpu")
+    rows = json.loads(r.stdout)
+    assert {x["model"] for x in rows} == {"mnv2", "mnv3-large", "mnv4-conv-s"}
+    assert all("on_frontier" in x for x in rows)
+    at0 = [x for x in rows if x["point"] == "RP 0"]
+    # at RP 0 latency is MACs: MNv4-Conv-S (186 M MACs, 73.8 %) beats MNv2 (301 M, 73.4 %)
+    assert {x["model"]: x["on_frontier"] for x in at0}["mnv2"] is False
+
+
+def test_run_config(tmp_path):
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text(
+        "title: tiny\npreset: paper\nmodels:\n  - {model: mnv2, width: 0.5}\n  - mnv3-small\n"
+        "ridge_points: [0, 50]\nhardware: [pixel6-cpu]\n"
+        f"output: {tmp_path / 'out'}\n"
+    )
+    r = run("run", str(cfg))
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "out" / "index.html").is_file()
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("models: []\n", "models"),
+        ("modles: [mnv2]\n", "modles"),
+        ("models: [mnv2]\npreset: fancy\n", "preset"),
+        ("models: [{model: mnv2, width: 0}]\n", "models[0]"),
+        ("models: [mnv2]\nridge_points: '9:1:3'\n", "ridge_points"),
+        ("models: [mnv2\n", "line"),
+        ("- just\n- a list\n", "mapping"),
+    ],
+)
+def test_bad_config_is_one_line(tmp_path, text, needle):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(text)
+    assert_one_line_error(run("run", str(cfg), "--no-report"), "bad.yaml", needle)
+
+
+def test_shipped_configs_load():
+    from roofsweep.config import load_experiment
+
+    for cfg in sorted((ROOT / "configs").glob("*.yaml")):
+        exp = load_experiment(cfg)
+        assert exp.models
+
+
+def test_sweep_on_a_warm_cache_imports_no_torch(tmp_path):
+    env = dict(os.environ, ROOFSWEEP_CACHE_DIR=str(tmp_path))
+    args = ["sweep", "-m", "mnv2", "--no-report", "-f", "json"]
+    code = (
+        "import sys; from roofsweep.cli import app\n"
+        "try:\n    app(%r)\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', file=sys.stderr)\n" % args
+    )
+    cold = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert "TORCH" in cold.stderr.splitlines()[-1], cold.stderr
+    warm = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    assert warm.stderr.splitlines()[-1] == "NO-TORCH", warm.stderr
+    assert json.loads(warm.stdout) == json.loads(cold.stdout)

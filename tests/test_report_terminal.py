@@ -1,0 +1,137 @@
+"""Terminal renderables on a fixed-width colourless console: key substrings, not goldens."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from rich.console import Console
+
+import report_fixtures as F
+from roofsweep.hardware.profile import HardwareProfile
+from roofsweep.report import terminal as T
+
+
+def render(renderable, width: int = 120) -> str:
+    console = Console(width=width, color_system=None, record=True, file=open("/dev/null", "w"))
+    console.print(renderable)
+    return console.export_text()
+
+
+def _lines_with(text: str, *needles: str) -> list[str]:
+    return [ln for ln in text.splitlines() if all(n in ln for n in needles)]
+
+
+def test_model_totals_panel():
+    df = F.per_layer("mnv4-conv-m", 50)
+    out = render(T.model_totals_panel(df, params=9_712_000, unsupported_ops={"aten.weird": 2}))
+    t = T.model_totals(df)
+    assert "mnv4-conv-m" in out
+    assert _lines_with(out, "MACs", f"{t['macs'] / 1e9:.3g} GMAC")
+    assert _lines_with(out, "params", "9.71 M")
+    assert _lines_with(out, "weight bytes", f"{df['weight_bytes'].sum() / 1e6:.3g} MB")
+    assert _lines_with(out, "activation bytes", f"{df['activation_bytes'].sum() / 1e6:.3g} MB")
+    # mean intensity = total MACs / total bytes
+    assert _lines_with(out, "mean intensity", f"{df['macs'].sum() / df['bytes'].sum():.3g} MAC/B")
+    assert "aten.weird x2" in out
+
+
+def test_sweep_table_single_model_interleaves_profiles_by_rp():
+    sweep = F.sweep(models=["mnv1"])
+    out = render(T.sweep_table(sweep))
+    order = ["RP 0", "RP 5", "pixel6-cpu", "s23-cpu", "RP 50", "pixel4-dsp", "pixel8-edgetpu", "RP 500"]
+    positions = [out.index(p + (" " if p.startswith("RP") else "")) for p in order]
+    assert positions == sorted(positions)
+    # profile rows visibly marked, pure-RP rows not
+    assert _lines_with(out, T.PROFILE_MARK, "pixel6-cpu (int8)", "31.2")
+    assert not _lines_with(out, T.PROFILE_MARK, "RP 50 ")
+    assert "hardware profile at its ridge point" in out
+    row = sweep[sweep["point"] == "RP 500"].iloc[0]
+    assert _lines_with(out, "RP 500", f"{row['latency_s'] * 1e6:.3g} us", "100%")
+
+
+def test_sweep_table_several_models_marks_frontier():
+    sweep = F.sweep(models=["mnv1", "mnv2", "mnv4-conv-m"])
+    out = render(T.sweep_table(sweep))
+    assert "MobileNetV1" in out and "MNv4-Conv-M" in out
+    assert "* = on the Pareto frontier" in out
+    rp5 = _lines_with(out, "RP 5 ")[0]
+    on = sweep[(sweep["point"] == "RP 5") & sweep["on_frontier"]]
+    assert rp5.count("*") == len(on)
+
+
+def test_dominant_layers_low_and_high_rp():
+    low, high = F.per_layer("mnv4-conv-m", 0), F.per_layer("mnv4-conv-m", 500)
+    out = render(T.dominant_layers_table({"RP 0": low, "RP 500": high}, top=3))
+    top_low = low.sort_values("time_s", ascending=False).iloc[0]
+    top_high = high.sort_values("time_s", ascending=False).iloc[0]
+    assert _lines_with(out, "RP 0", top_low["name"], "compute")
+    assert _lines_with(out, "RP 500", top_high["name"], "memory")
+    assert len(_lines_with(out, "blocks.")) == 6
+
+
+def test_layers_table_costed_and_raw():
+    df = F.per_layer("mnv1", 50)
+    out = render(T.layers_table(df, max_rows=5))
+    assert "Layers: mnv1" in out and "stem.conv" in out and "blocks.1.expand.conv" in out
+    assert "blocks.1.dw.conv" not in out
+    assert f"{len(df) - 5} more layers not shown" in out
+    for h in ("MACs", "weights", "activations", "intensity", "time", "share", "bound"):
+        assert h in out
+    raw = render(T.layers_table(F.layer_table("mnv1", 2)))
+    assert "weight elems" in raw and "1x32x112x112" in raw
+
+
+def test_models_table():
+    rows = [{"name": "mnv4-conv-m", "family": "MobileNetV4", "display_name": "MNv4-Conv-M",
+             "default_resolution": 256, "top1": 79.9, "aliases": ("mnv4-conv-medium",)},
+            {"name": "ext", "family": "external", "display_name": "ext", "default_resolution": 224,
+             "top1": math.nan, "aliases": ()}]
+    out = render(T.models_table(rows))
+    assert _lines_with(out, "mnv4-conv-m", "MNv4-Conv-M", "256", "79.9", "mnv4-conv-medium")
+    assert _lines_with(out, "ext", "224", "-")
+
+
+@pytest.fixture
+def profiles():
+    return [
+        HardwareProfile("pixel8-edgetpu", "Pixel 8 EdgeTPU", "edgetpu", {"int8": 433.8 * 40e9}, 40e9, "int8",
+                        estimated=("peak_macs_per_s.int8",), sources=("paper Table 16",)),
+        HardwareProfile("pixel6-cpu", "Pixel 6 CPU", "cpu", {"int8": 31.2 * 51.2e9, "fp32": 7.8 * 51.2e9},
+                        51.2e9, "int8", onchip_bytes=8 * 2**20, notes="big cores"),
+    ]
+
+
+def test_profile_list_sorted_by_ridge_point(profiles):
+    out = render(T.profile_list_table(profiles))
+    assert out.index("pixel6-cpu") < out.index("pixel8-edgetpu")
+    assert _lines_with(out, "pixel6-cpu", "Pixel 6 CPU", "cpu", "int8", "51.2 GB/s", "31.2", "8.39 MB")
+    assert _lines_with(out, "pixel8-edgetpu", "(est.)", "433.8")
+
+
+def test_profile_panel(profiles):
+    out = render(T.profile_panel(profiles[1]))
+    assert "Pixel 6 CPU" in out and "51.2 GB/s" in out
+    assert _lines_with(out, "int8 (default)", "31.2")
+    assert _lines_with(out, "fp32", "7.8")
+    assert "notes: big cores" in out
+    est = render(T.profile_panel(profiles[0]))
+    assert "(estimated)" in est and "source: paper Table 16" in est
+
+
+def test_compare_table():
+    sweep = F.sweep()
+    share = pd.DataFrame({"model": sweep["model"].unique(), "frontier_share": 0.5})
+    out = render(T.compare_table(sweep, frontier_share=share, points=["RP 5", "RP 500"]))
+    lines = [ln for ln in out.splitlines() if ln.strip().startswith(("Mobile", "MNv4"))]
+    top1 = [float(ln.split()[1]) for ln in lines]
+    assert top1 == sorted(top1)  # ordered by accuracy
+    assert _lines_with(out, "MNv4-Conv-M", "79.9", "1.3 GMAC", "50%")
+    assert "Pareto frontier" in out
+
+
+def test_compare_table_fits_120_columns_with_all_points():
+    out = render(T.compare_table(F.sweep()))
+    assert max(len(ln.rstrip()) for ln in out.splitlines()) <= 120
+    assert "…" not in out  # nothing truncated
