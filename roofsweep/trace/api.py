@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from roofsweep.errors import ModelBuildError, RoofsweepError
 from roofsweep.layertable import TraceResult
@@ -46,12 +47,30 @@ def trace_module(
     )
 
 
-def trace(ref, check_shapes: bool = False) -> TraceResult:
-    """Build the model named by a ``ModelRef`` on the meta device and trace it."""
+class _SkipInPlaceInit(TorchDispatchMode):
+    """While a model is *built* on the meta device, in-place ops can only be weight init
+    (``uniform_``, ``normal_``, ``fill_``...). On meta they compute nothing yet still run torch's
+    Python reference kernels, which costs more than tracing the model; return them at once."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        if name.endswith("_") and not name.endswith("__") and args and isinstance(args[0], torch.Tensor) \
+                and args[0].device.type == "meta":
+            return args[0]
+        return func(*args, **(kwargs or {}))
+
+
+def build_on_meta(ref) -> torch.nn.Module:
+    """Build the model a ``ModelRef`` names on the meta device (no memory, no weight init)."""
     from roofsweep import zoo
 
-    with torch.device("meta"):
-        model = zoo.build(ref)
+    with torch.device("meta"), _SkipInPlaceInit():
+        return zoo.build(ref)
+
+
+def trace(ref, check_shapes: bool = False) -> TraceResult:
+    """Build the model named by a ``ModelRef`` on the meta device and trace it."""
+    model = build_on_meta(ref)
     meta = {
         "spec": ref.spec,
         "width": ref.width,
