@@ -499,7 +499,12 @@ def apply_cost_model(
 
     model_codes, _ = pd.factorize(df["model"], sort=False)
     model_codes = np.asarray(model_codes)
-    df["index"] = df.groupby(model_codes, sort=False).cumcount().astype(np.int64)
+    # rows are contiguous per model: index = position - position of the model's first row
+    first = np.zeros(model_codes.max() + 1 if len(model_codes) else 0, dtype=np.int64)
+    if len(model_codes):
+        starts = np.flatnonzero(np.r_[True, model_codes[1:] != model_codes[:-1]])
+        first[model_codes[starts]] = starts
+    df["index"] = np.arange(len(df), dtype=np.int64) - first[model_codes]
 
     op = df["op_type"].to_numpy(dtype=object)
     is_compute = np.isin(op, COMPUTE_OPS)
@@ -520,7 +525,7 @@ def apply_cost_model(
         out_free, in_free = _handoffs(df, model_codes, a_b, cap)
         in_el = in_el - np.minimum(in_free, in_el)
         out_el = np.where(out_free, 0.0, out_el)
-        model_w = np.bincount(model_codes, weights=weight_bytes, minlength=model_codes.max() + 1)
+        model_w = np.bincount(model_codes, weights=weight_bytes)
         resident = model_w[model_codes] <= cap
         weight_bytes = np.where(resident, 0.0, weight_bytes)
 

@@ -3,8 +3,9 @@
 The paper's insight is that roofline latency depends on hardware only through the ridge point
 RP = peak MAC/s / bandwidth (up to a constant factor), so sweeping RP over 0..500 MAC/byte
 covers every device. ``sweep_ridge_points`` evaluates every model at every RP in one vectorised
-pass: a (layers x points) array of layer times, reduced per model with ``np.add.reduceat``; the
-points are processed in blocks of a few hundred only to bound memory. ``sweep_profiles`` does
+pass: a (layers x points) array of layer times, reduced per model with ``np.add.reduceat``
+(the points are taken in cache-sized blocks of columns, which bounds memory and is faster
+than one huge array; there is no Python loop over points). ``sweep_profiles`` does
 the same at the peak and bandwidth of named hardware profiles.
 
 Both return one long-form DataFrame, one row per (model, point), with the columns of
@@ -22,7 +23,7 @@ import pandas as pd
 
 from roofsweep.costmodel import CostModel, apply_cost_model, get_preset
 from roofsweep.errors import ConfigError, RoofsweepError
-from roofsweep.roofline import check_rates, layer_times, roofline
+from roofsweep.roofline import check_rates, roofline
 
 SWEEP_COLUMNS = (
     "model", "family", "display_name", "width", "resolution", "top1",
@@ -30,11 +31,10 @@ SWEEP_COLUMNS = (
     "latency_s", "mac_time_s", "mem_time_s", "macs", "bytes",
     "memory_bound_fraction", "compute_bound_fraction",
 )
-META_COLUMNS = ("family", "display_name", "width", "resolution", "top1")
 
 MAX_GRID_POINTS = 1_000_000
-# Elements of one (layers x points) block; ~16 MB of float64 per array.
-_BLOCK_ELEMS = 2_000_000
+# Elements of one (layers x points) block: ~0.5 MB of float64, cache-sized (fastest measured).
+_BLOCK_ELEMS = 65_536
 
 HOLD_CHOICES = ("bandwidth", "compute")
 
@@ -69,12 +69,19 @@ def ridge_point_grid(spec: str | float | Sequence[float]) -> np.ndarray:
         return np.array([_num(str(float(spec)), str(spec))])
     if not isinstance(spec, str):
         if isinstance(spec, np.ndarray) or isinstance(spec, Sequence):
-            values = [_num(str(float(v)) if not isinstance(v, str) else v, str(list(spec))) for v in spec]
-            if not values:
+            if len(spec) == 0:
                 raise ConfigError("ridge-point list is empty")
-            if len(values) > MAX_GRID_POINTS:
-                raise ConfigError(f"too many ridge points ({len(values)}); at most {MAX_GRID_POINTS}")
-            return np.unique(np.asarray(values, dtype=np.float64))
+            if len(spec) > MAX_GRID_POINTS:
+                raise ConfigError(f"too many ridge points ({len(spec)}); at most {MAX_GRID_POINTS}")
+            try:
+                values = np.asarray(spec, dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError):
+                values = np.array([_num(str(v), "the ridge-point list") for v in spec])
+            bad = ~np.isfinite(values) | (values < 0)
+            if bad.any():
+                v = values[bad][0]
+                _num(str(v), "the ridge-point list")  # raises the matching message
+            return np.unique(values)
         raise ConfigError(f"ridge points must be a string, number or list, got {type(spec).__name__}")
     text = spec.strip()
     if not text:
@@ -177,37 +184,46 @@ def _resolve_cost_model(cost_model) -> CostModel:
     raise ConfigError(f"cost_model must be a CostModel or a preset name, got {type(cost_model).__name__}")
 
 
-def _meta_frame(labels: list[str], meta) -> pd.DataFrame:
-    """Metadata per label (index), defaults where absent: family '', display_name = label,
-    width/resolution/top1 null."""
-    out = pd.DataFrame(index=pd.Index(labels, name="model"))
-    out["family"] = ""
-    out["display_name"] = labels
-    out["width"] = np.nan
-    out["resolution"] = pd.array([pd.NA] * len(labels), dtype="Int64")
-    out["top1"] = np.nan
-    if meta is None:
-        return out
-    if isinstance(meta, Mapping):
-        meta = pd.DataFrame.from_dict(dict(meta), orient="index")
-    if not isinstance(meta, pd.DataFrame):
-        raise ConfigError(f"meta must be a DataFrame indexed by model label, got {type(meta).__name__}")
-    meta = meta.copy()
-    meta.index = meta.index.map(str)
-    known = [label for label in labels if label in meta.index]
-    for col in META_COLUMNS:
-        if col not in meta.columns or not known:
-            continue
-        vals = meta.loc[known, col]
-        if col in ("family", "display_name"):
-            vals = vals.where(vals.notna(), out.loc[known, col]).astype(str)
-            out[col] = out[col].astype(object)
-            out.loc[known, col] = vals.to_numpy(dtype=object)
-        elif col == "resolution":
-            out.loc[known, col] = pd.to_numeric(vals, errors="coerce").round().astype("Int64").to_numpy()
+def _meta_arrays(labels: list[str], meta) -> dict[str, Any]:
+    """Metadata per label, as arrays aligned with ``labels``; defaults where absent: family '',
+    display_name = the label, width / resolution / top1 null. ``resolution`` is returned as
+    (int64 values, null mask)."""
+    rows: dict[str, dict] = {}
+    if meta is not None:
+        if isinstance(meta, Mapping):
+            rows = {str(k): dict(v) for k, v in meta.items()}
+        elif isinstance(meta, pd.DataFrame):
+            rows = {str(k): v for k, v in meta.to_dict(orient="index").items()}
         else:
-            out.loc[known, col] = pd.to_numeric(vals, errors="coerce").astype(np.float64).to_numpy()
-    return out
+            raise ConfigError(f"meta must be a DataFrame indexed by model label, got {type(meta).__name__}")
+
+    def text(v, default: str) -> str:
+        return default if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else str(v)
+
+    def number(v) -> float:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            return math.nan
+        return x
+
+    fam, disp, width, res, top1 = [], [], [], [], []
+    for label in labels:
+        r = rows.get(label, {})
+        fam.append(text(r.get("family"), ""))
+        disp.append(text(r.get("display_name"), label))
+        width.append(number(r.get("width")))
+        res.append(number(r.get("resolution")))
+        top1.append(number(r.get("top1")))
+    res_a = np.asarray(res, dtype=np.float64)
+    mask = ~np.isfinite(res_a)
+    return {
+        "family": np.asarray(fam, dtype=object),
+        "display_name": np.asarray(disp, dtype=object),
+        "width": np.asarray(width, dtype=np.float64),
+        "resolution": (np.where(mask, 0, np.round(np.nan_to_num(res_a))).astype(np.int64), mask),
+        "top1": np.asarray(top1, dtype=np.float64),
+    }
 
 
 # ------------------------------------------------------------------------------------ core
@@ -237,12 +253,19 @@ class _Costed:
         n_layers = len(self.macs)
         if n_layers and n_points:
             macs, nbytes = self.macs[:, None], self.bytes[:, None]
+            does_macs = (self.macs > 0)[:, None]
             block = max(1, _BLOCK_ELEMS // n_layers)
-            for c0 in range(0, n_points, block):  # blocks of points, only to bound memory
+            for c0 in range(0, n_points, block):  # blocks of points: bounds memory, stays in cache
                 c1 = min(c0 + block, n_points)
-                _, _, t, compute = layer_times(macs, nbytes, peak[None, c0:c1], bw[None, c0:c1])
+                # layer_times() for a (layers x points) block, in place; the same float
+                # operations, so results equal roofline()'s exactly.
+                t = macs / peak[None, c0:c1]
+                m = nbytes / bw[None, c0:c1]
+                compute = t >= m
+                compute &= does_macs
+                np.maximum(t, m, out=t)
                 latency[nonempty, c0:c1] = np.add.reduceat(t, starts, axis=0)
-                np.putmask(t, compute, 0.0)
+                np.putmask(t, compute, 0.0)  # keep only memory-bound layers' time
                 mem_bound[nonempty, c0:c1] = np.add.reduceat(t, starts, axis=0)
         mbf = np.divide(mem_bound, latency, out=np.zeros_like(latency), where=latency > 0)
         return {
@@ -253,16 +276,15 @@ class _Costed:
         }
 
 
-def _long_form(labels, meta_df, points: dict[str, np.ndarray], res: dict[str, np.ndarray],
+def _long_form(labels, meta: dict[str, Any], points: dict[str, np.ndarray], res: dict[str, np.ndarray],
                total_macs: np.ndarray, total_bytes: np.ndarray) -> pd.DataFrame:
     """Assemble the (models x points) results into the long form, model-major."""
     m, p = len(labels), len(points["point"])
     data: dict[str, Any] = {"model": np.repeat(np.asarray(labels, dtype=object), p)}
-    for col in ("family", "display_name"):
-        data[col] = np.repeat(meta_df[col].to_numpy(dtype=object), p)
-    data["width"] = np.repeat(meta_df["width"].to_numpy(dtype=np.float64), p)
-    data["top1"] = np.repeat(meta_df["top1"].to_numpy(dtype=np.float64), p)
-    data["resolution"] = pd.array(np.repeat(meta_df["resolution"].to_numpy(dtype=object), p), dtype="Int64")
+    for col in ("family", "display_name", "width", "top1"):
+        data[col] = np.repeat(meta[col], p)
+    values, mask = meta["resolution"]
+    data["resolution"] = pd.arrays.IntegerArray(np.repeat(values, p), np.repeat(mask, p))
     for col in ("point", "ridge_point", "hardware", "dtype", "peak_macs_per_s", "bandwidth_bytes_per_s"):
         data[col] = np.tile(points[col], m)
     for col in ("latency_s", "mac_time_s", "mem_time_s", "memory_bound_fraction"):
@@ -305,7 +327,7 @@ def sweep_ridge_points(
         "peak_macs_per_s": peak,
         "bandwidth_bytes_per_s": bw,
     }
-    return _long_form(labels, _meta_frame(labels, meta), points, res, costed.total_macs, costed.total_bytes)
+    return _long_form(labels, _meta_arrays(labels, meta), points, res, costed.total_macs, costed.total_bytes)
 
 
 def _profile_rates(profile, dtype: str) -> tuple[float, float, float]:
@@ -327,15 +349,43 @@ def _profile_rates(profile, dtype: str) -> tuple[float, float, float]:
     return peak, bw, rp
 
 
+MISSING_DTYPE_CHOICES = ("fallback", "error")
+
+
+def profile_dtype(cm: CostModel, profile, missing_dtype: str = "fallback") -> str:
+    """The dtype ``cm`` uses on ``profile``: ``cm.dtype``, else the profile's default dtype.
+
+    When ``cm.dtype`` names a dtype the profile lists no peak for (the paper preset's int8 on
+    an fp16-only GPU), ``missing_dtype="fallback"`` uses the profile's default dtype instead
+    (bytes and peak both at that dtype; the sweep's ``dtype`` column shows it) and ``"error"``
+    raises ``ConfigError``.
+    """
+    if missing_dtype not in MISSING_DTYPE_CHOICES:
+        raise ConfigError(f"missing_dtype must be one of {', '.join(MISSING_DTYPE_CHOICES)}; got {missing_dtype!r}")
+    dtype = cm.resolve_dtype(profile)
+    listed = getattr(profile, "peak_macs_per_s", None) or {}
+    if cm.dtype is not None and listed and dtype not in listed:
+        if missing_dtype == "fallback":
+            return str(profile.default_dtype)
+        raise ConfigError(
+            f"hardware profile '{profile.name}' has no peak MAC/s for dtype {dtype} "
+            f"(has: {', '.join(listed)}); choose a dtype it lists"
+        )
+    return dtype
+
+
 def sweep_profiles(
     tables,
     profiles: Iterable[Any],
     cost_model: CostModel | str = "default",
     meta=None,
+    *,
+    missing_dtype: str = "fallback",
 ) -> pd.DataFrame:
     """Latency of every model on every hardware profile (same columns as ``sweep_ridge_points``).
 
-    Per profile: dtype = ``cost_model.dtype`` or the profile's ``default_dtype``; peak =
+    Per profile: dtype = ``profile_dtype(cost_model, profile, missing_dtype)`` (the cost
+    model's dtype, else the profile's default; see there for a dtype the profile lacks); peak =
     ``profile.peak(dtype)``; bandwidth = ``profile.bandwidth_bytes_per_s`` (inf allowed);
     ridge_point = ``profile.ridge_point(dtype)``; on-chip capacity per ``CostModel.onchip_capacity``.
     Profiles sharing dtype and capacity are evaluated in one vectorised pass. Rows: model-major,
@@ -347,7 +397,7 @@ def sweep_profiles(
         raise ConfigError("no hardware profiles to sweep")
     layers, labels = _collect(tables)
     n = len(profiles)
-    dtypes = [cm.resolve_dtype(p) for p in profiles]
+    dtypes = [profile_dtype(cm, p, missing_dtype) for p in profiles]
     rates = [_profile_rates(p, d) for p, d in zip(profiles, dtypes)]
     caps = [cm.onchip_capacity(p) for p in profiles]
     peak = np.array([r[0] for r in rates])
@@ -373,20 +423,28 @@ def sweep_profiles(
         "peak_macs_per_s": peak,
         "bandwidth_bytes_per_s": bw,
     }
-    out = _long_form(labels, _meta_frame(labels, meta), points, res, tot_macs[:, 0], tot_bytes[:, 0])
+    out = _long_form(labels, _meta_arrays(labels, meta), points, res, tot_macs[:, 0], tot_bytes[:, 0])
     # MACs and bytes can differ between profiles (dtype, on-chip): take them per point.
     out["macs"] = tot_macs.reshape(-1)
     out["bytes"] = tot_bytes.reshape(-1)
     return out
 
 
-def per_layer_at(tables, at, cost_model: CostModel | str = "default", *, hold: str = "bandwidth") -> pd.DataFrame:
+def per_layer_at(
+    tables,
+    at,
+    cost_model: CostModel | str = "default",
+    *,
+    hold: str = "bandwidth",
+    missing_dtype: str = "fallback",
+) -> pd.DataFrame:
     """Per-layer roofline tables at one or more points (the paper's Fig. 3).
 
     ``at``: a ridge point (number), a hardware profile, or a list mixing them. Returns the
     ``roofline`` rows of every model at every point, concatenated, with ``point``,
     ``ridge_point``, ``hardware``, ``dtype``, ``peak_macs_per_s`` and ``bandwidth_bytes_per_s``
-    added (same meanings as in the sweep).
+    added (same meanings as in the sweep). ``hold`` as in ``point_rates``; ``missing_dtype`` as
+    in ``profile_dtype``.
     """
     cm = _resolve_cost_model(cost_model)
     layers, _ = _collect(tables)
@@ -402,7 +460,7 @@ def per_layer_at(tables, at, cost_model: CostModel | str = "default", *, hold: s
             peak, bw, dtype, cap = float(peak_a[0]), float(bw_a[0]), cm.resolve_dtype(None), cm.onchip_capacity(None)
             label, hw = rp_label(rp), ""
         else:
-            dtype = cm.resolve_dtype(item)
+            dtype = profile_dtype(cm, item, missing_dtype)
             peak, bw, rp = _profile_rates(item, dtype)
             cap = cm.onchip_capacity(item)
             label, hw = item.name, item.name

@@ -180,9 +180,13 @@ def test_sweep_profiles_fields_and_derived_ridge_point():
     assert s["latency_s"].iloc[0] == pytest.approx(roofline(costed, 0.4e12, 51.2e9)["time_s"].sum(), rel=1e-12)
     # paper preset fixes int8 on every profile
     assert sweep_profiles(t, [cpu], PAPER)["dtype"].tolist() == ["int8"]
-    # a dtype a profile has no peak for is a clear error
+    # a dtype a profile has no peak for: the profile's default dtype, or a clear error
+    fb = sweep_profiles(t, [cpu, macs], with_overrides(DEFAULT, dtype="fp32"))
+    assert fb["dtype"].tolist() == ["fp32", "int8"]
     with pytest.raises(ConfigError, match="no peak"):
-        sweep_profiles(t, [macs], with_overrides(DEFAULT, dtype="fp16"))
+        sweep_profiles(t, [macs], with_overrides(DEFAULT, dtype="fp16"), missing_dtype="error")
+    with pytest.raises(ConfigError, match="no peak"):
+        per_layer_at(t, macs, with_overrides(DEFAULT, dtype="fp16"), missing_dtype="error")
     with pytest.raises(ConfigError):
         sweep_profiles(t, [], DEFAULT)
 

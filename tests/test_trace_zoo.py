@@ -1,0 +1,113 @@
+"""Every zoo model traced: totals against the reference figures and against an independent counter.
+
+References: the MAC and parameter counts of ``shared/reference/mobilenet_architectures.md``
+(counted from the official implementations) and, for every width / resolution / batch, torch's
+own ``FlopCounterMode`` (FLOPs / 2) run on the same module. Every trace runs with
+``check_shapes=True``: the tracer's fast output shapes are checked against torch's meta kernels.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from roofsweep.layertable import validate_layer_table
+from roofsweep.trace import trace_module
+from roofsweep.trace.api import build_on_meta
+from roofsweep.zoo import list_models, resolve
+
+# (MACs, params) at default resolution, batch 1, 1000 classes
+REFERENCE = {
+    "mnv1": (568.7e6, 4_231_976),
+    "mnv2": (300.8e6, 3_504_872),
+    "mnv3-large": (216.6e6, 5_483_032),
+    "mnv3-small": (56.5e6, 2_542_856),
+    "mnv4-conv-s": (186.0e6, 3_774_024),
+    "mnv4-conv-m": (1_080.2e6, 9_715_512),
+    "mnv4-conv-l": (6_376e6, 32_590_864),
+    "mnv4-hybrid-m": (1_271.2e6, 11_074_648),  # attention matmuls included
+    "mnv4-hybrid-l": (7_711.9e6, 37_764_624),
+}
+
+
+def flop_counter_macs(model, shape) -> int:
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        model(torch.empty(shape, device="meta"))
+    return fc.get_total_flops() // 2
+
+
+def test_reference_table_covers_the_zoo():
+    assert sorted(REFERENCE) == sorted(list_models())
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_default_totals_match_reference(name):
+    ref = resolve(name)
+    model = build_on_meta(ref)
+    r = trace_module(model, ref.input_shape, ref.label, check_shapes=True)
+    validate_layer_table(r.layers)
+    macs, params = REFERENCE[name]
+    assert r.params == params
+    assert abs(r.macs / macs - 1) < 1e-3, (r.macs, macs)
+    assert r.macs == flop_counter_macs(model, ref.input_shape)
+    assert r.unsupported_ops == {}
+    # one stem conv reads the image; every layer has a known type
+    assert r.layers["reads_model_input"].sum() == 1
+    assert r.layers.loc[r.layers["reads_model_input"], "op_type"].item() == "conv2d"
+
+
+@pytest.mark.parametrize("name", ["mnv4-hybrid-m", "mnv4-hybrid-l"])
+def test_hybrid_attention_rows(name):
+    ref = resolve(name)
+    r = trace_module(build_on_meta(ref), ref.input_shape, ref.label)
+    att = r.layers[r.layers["op_type"] == "attention"]
+    assert len(att) == (8 if name == "mnv4-hybrid-m" else 8)
+    if name == "mnv4-hybrid-m":
+        # 4 MQA at 16x16 (C=160): 4 heads, dim 64, keys/values at 8x8:
+        #   4 heads * 256 queries * 64 keys * (64 + 64) = 8,388,608 MACs each
+        # 4 MQA at 8x8 (C=256): 4 heads * 64 * 64 * 128 = 2,097,152 each
+        assert sorted(att["macs"]) == [2_097_152] * 4 + [8_388_608] * 4
+        assert att["macs"].sum() == 41_943_040
+
+
+def test_official_head_pools_before_the_1280_conv():
+    ref = resolve("mnv4-conv-m")
+    t = trace_module(build_on_meta(ref), ref.input_shape, ref.label).layers
+    tail = t.tail(4)
+    assert list(tail["op_type"]) == ["conv2d", "pool", "fc", "fc"]
+    # 960 -> 1280 applied to the pooled 1x1 map: 1,228,800 MACs (not 64x that at 8x8)
+    assert tail["macs"].iloc[2] == 960 * 1280
+    assert tail["activation"].iloc[2] == "relu"
+
+
+VARIANTS = [
+    (name, width, resolution, batch)
+    for name in list_models()
+    for width, resolution, batch in [(0.5, 160, 1), (0.75, 320, 2), (1.5, 512, 1), (1.0, 160, 3)]
+]
+
+
+@pytest.mark.parametrize("name, width, resolution, batch", VARIANTS)
+def test_variants_match_flop_counter(name, width, resolution, batch):
+    ref = resolve(name, width=width, resolution=resolution, batch=batch)
+    model = build_on_meta(ref)
+    r = trace_module(model, ref.input_shape, ref.label, check_shapes=True)
+    assert r.macs == flop_counter_macs(model, ref.input_shape)
+    assert r.unsupported_ops == {}
+    assert r.params == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_macs_scale_with_batch_and_resolution(name):
+    one = trace_module(build_on_meta(resolve(name)), resolve(name).input_shape, name)
+    ref4 = resolve(name, batch=4)
+    four = trace_module(build_on_meta(ref4), ref4.input_shape, name)
+    assert four.macs == 4 * one.macs  # batch is a pure multiplier
+    big = resolve(name, resolution=2 * resolve(name).resolution)
+    r_big = trace_module(build_on_meta(big), big.input_shape, name)
+    att = lambda t: int(t.layers.loc[t.layers["op_type"] == "attention", "macs"].sum())  # noqa: E731
+    # doubling the side multiplies conv work by ~4 (the pooled head and classifier do not grow)
+    assert 3.0 * (one.macs - att(one)) < r_big.macs - att(r_big) < 4.0 * (one.macs - att(one))
+    # attention is quadratic in tokens: 4x the queries times 4x the keys
+    assert att(r_big) == 16 * att(one)
