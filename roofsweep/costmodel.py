@@ -477,8 +477,9 @@ def apply_cost_model(
     if dtype is None:
         dtype = cm.resolve_dtype()
     w_b, a_b = cm.bytes_per_elem(dtype)
-    cap = float(cm.onchip_bytes) if (cm.use_onchip and cm.onchip_bytes is not None) else (
-        float(onchip_bytes) if (cm.use_onchip and onchip_bytes is not None) else 0.0)
+    cap = 0.0
+    if cm.use_onchip:
+        cap = float(cm.onchip_bytes if cm.onchip_bytes is not None else (onchip_bytes or 0.0))
 
     df = layers.iloc[_order(layers)].reset_index(drop=True)
     for col, default in (("activation", ""), ("module_type", ""), ("aten_ops", ""),

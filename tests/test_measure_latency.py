@@ -9,7 +9,7 @@ from torch import nn
 
 from roofsweep.errors import MeasurementError
 from roofsweep.measure.attribution import attribute
-from roofsweep.measure.latency import fold_batchnorms, measure_model, measure_module
+from roofsweep.measure.latency import fold_batchnorms, measure_model, measure_module, merge_results
 from roofsweep.trace import trace_module
 from roofsweep.zoo import resolve
 
@@ -150,3 +150,26 @@ def test_memory_format_recorded(layers):
     assert measure_module(_net(), SHAPE, layers=layers, per_layer=False, **FAST).meta["memory_format"] == "channels_last"
     r = measure_module(_net(), SHAPE, layers=layers, per_layer=False, memory_format="contiguous", **FAST)
     assert r.meta["memory_format"] == "contiguous"
+
+
+def test_merge_results(layers):
+    # two rounds: whole-model samples pooled, module self times = median over rounds
+    a = measure_module(_net(), SHAPE, layers=layers, label="tiny", **FAST)
+    b = measure_module(_net(), SHAPE, layers=layers, label="tiny", **FAST)
+    m = merge_results([a, b])
+    assert m.latencies_s == a.latencies_s + b.latencies_s and m.repeats == 4
+    assert m.module_self_s["fc"] == pytest.approx((a.module_self_s["fc"] + b.module_self_s["fc"]) / 2)
+    assert m.layers["measured_s"].sum() + sum(m.unattributed_s.values()) == pytest.approx(sum(m.module_self_s.values()))
+    b.model = "other"
+    with pytest.raises(MeasurementError, match="different models"):
+        merge_results([a, b])
+    with pytest.raises(MeasurementError, match="nothing to merge"):
+        merge_results([])
+
+
+def test_progress_reaches_total(layers):
+    calls = []
+    measure_module(_net(), SHAPE, layers=layers, progress=lambda d, done, total: calls.append((done, total)), **FAST)
+    # warm-up 1 + 2 timed + hooked (warm-up 1 + 2) = 6 steps, then "done" at 6 / 6
+    assert calls[-1] == (6, 6)
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls) and {c[1] for c in calls} == {6}

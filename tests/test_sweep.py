@@ -249,3 +249,18 @@ def test_engine_imports_no_torch():
             "assert 'torch' not in sys.modules, 'torch imported'")
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_real_hardware_profile_class():
+    # the engine only touches the contract's fields; the real dataclass works like the stub
+    from roofsweep.hardware.profile import HardwareProfile
+
+    real = HardwareProfile(name="dev", display_name="Dev", kind="cpu",
+                           peak_macs_per_s={"int8": 1.59744e12, "fp32": 2e11},
+                           bandwidth_bytes_per_s=51.2e9, default_dtype="int8", onchip_bytes=4e6)
+    stub = StubProfile("dev", {"int8": 1.59744e12, "fp32": 2e11}, 51.2e9, onchip_bytes=4e6)
+    t = {"m": table([PW, add("add", 56, 56, 64), fc("fc", 64, 1000)])}
+    cm = with_overrides(PAPER, use_onchip=True)
+    a, b = sweep_profiles(t, [real], cm), sweep_profiles(t, [stub], cm)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["ridge_point"].iloc[0] == pytest.approx(31.2)  # 1.59744e12 / 51.2e9

@@ -25,6 +25,7 @@ _EXPORTS = {
     "measure_model": "latency",
     "measure_module": "latency",
     "measure_models": "latency",
+    "merge_results": "latency",
     "MeasureResult": "latency",
     "attribute": "attribution",
     "spearman": "stats",

@@ -274,6 +274,8 @@ def measure_module(
     if repeats < 1 or warmup < 0:
         raise MeasurementError(f"repeats must be >= 1 and warmup >= 0, got {repeats} and {warmup}")
     dev = _device(device)
+    if memory_format not in MEMORY_FORMATS:
+        raise MeasurementError(f"unknown memory format '{memory_format}'; valid: {', '.join(MEMORY_FORMATS)}")
     if per_layer_repeats is None:
         per_layer_repeats = max(3, repeats // 2)
     model = module
@@ -287,9 +289,8 @@ def measure_module(
     else:
         shape = tuple(int(s) for s in example_input)
         x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
-    if memory_format not in MEMORY_FORMATS:
-        raise MeasurementError(f"unknown memory format '{memory_format}'; valid: {', '.join(MEMORY_FORMATS)}")
-    total = warmup + repeats + (warmup + per_layer_repeats if per_layer else 0)
+    hook_warmup = min(warmup, 2)  # the hooked run follows a warm model
+    total = warmup + repeats + (hook_warmup + per_layer_repeats if per_layer else 0)
     try:
         model = model.to(dev)
         x = x.to(dev)
@@ -304,7 +305,7 @@ def measure_module(
             hooked_total = None
             if per_layer:
                 module_self, hooked_total = _hooked_self_times(
-                    model, x, dev, min(warmup, 2), per_layer_repeats, progress, label,
+                    model, x, dev, hook_warmup, per_layer_repeats, progress, label,
                     warmup + repeats, total)
     except MeasurementError:
         raise
@@ -335,8 +336,12 @@ def measure_module(
         layers=per_rows,
         unattributed_s=unattributed,
         unmatched_rows=unmatched,
-        meta={"folded_bn": folded, "memory_format": memory_format, "per_layer_repeats": per_layer_repeats if per_layer else 0,
-              "torch_version": torch.__version__.split("+")[0]},
+        meta={
+            "folded_bn": folded,
+            "memory_format": memory_format,
+            "per_layer_repeats": per_layer_repeats if per_layer else 0,
+            "torch_version": torch.__version__.split("+")[0],
+        },
     )
 
 

@@ -31,7 +31,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import NullLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory, offset_copy  # noqa: E402
 
 from roofsweep.units import fmt_intensity, fmt_macs, fmt_rate, fmt_time  # noqa: E402
@@ -141,6 +141,17 @@ def _hide_unused(axes: np.ndarray, used: int) -> None:
 
 
 # ------------------------------------------------------------ (a) accuracy vs latency (Fig. 2)
+def _plain_tick(v: float, _pos=None) -> str:
+    return f"{v:g}"
+
+
+def _minor_tick(v: float, _pos=None) -> str:
+    if v <= 0:
+        return ""
+    lead = round(v / 10 ** math.floor(math.log10(v)), 6)
+    return f"{v:g}" if lead in (2.0, 5.0) else ""
+
+
 def plot_accuracy_vs_latency(ax: Axes, sweep_df: pd.DataFrame, point: str, *, legend: bool = True,
                              annotate: bool = True) -> Axes:
     """Paper Fig. 2: ImageNet top-1 vs roofline latency (ms, log x) at one point (RP or profile).
@@ -152,6 +163,10 @@ def plot_accuracy_vs_latency(ax: Axes, sweep_df: pd.DataFrame, point: str, *, le
     rp, hw = _point_meta(sweep_df, point)
     ax.set_title(point_title(point, rp, hw))
     ax.set_xscale("log")
+    # plain numbers, and of the minor ticks only 2x and 5x: a panel spanning less than a decade
+    # otherwise gets every minor tick labelled in scientific notation, colliding
+    ax.xaxis.set_major_formatter(FuncFormatter(_plain_tick))
+    ax.xaxis.set_minor_formatter(FuncFormatter(_minor_tick))
     ax.set_xlabel("Roofline latency (ms)")
     ax.set_ylabel("ImageNet-1k top-1 (%)")
     ax.grid(True, which="major", alpha=0.3)

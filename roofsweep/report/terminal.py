@@ -41,7 +41,7 @@ def _num(v) -> float:
 
 def _g(v) -> str:
     f = _num(v)
-    return "-" if math.isnan(f) else f"{f:g}"
+    return "-" if math.isnan(f) else f"{f:.4g}"
 
 
 def _top1(v) -> str:
