@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads for probe and measurement (default: torch's own choice)")
     ap.add_argument("--memory-format", default="channels_last", choices=["channels_last", "contiguous"])
+    ap.add_argument("--keep-denormals", action="store_true",
+                    help="do not flush denormals to zero while measuring (see docs/ground-truth.md)")
     args = ap.parse_args(argv)
     import torch
     if args.threads:
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.time()
             m = measure_model(r, repeats=args.repeats, warmup=args.warmup,
                               per_layer_repeats=args.per_layer_repeats, layers=traces[r.label].layers,
-                              memory_format=args.memory_format)
+                              memory_format=args.memory_format, flush_denormal=not args.keep_denormals)
             runs[r.label].append(m)
             log(f"round {rnd + 1}/{args.rounds} {i + 1}/{len(refs)} {r.label:18s} "
                 f"{traces[r.label].macs / 1e6:8.1f} MMAC {m.latency_s * 1e3:8.2f} ms "
@@ -160,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         "named_ridge_points": named,
         **robust,
         "memory_format": args.memory_format,
+        "flush_denormal": not args.keep_denormals,
         "host": platform.node(),
         "cpu_model": (profile.measured or {}).get("cpu_model"),
         "threads": torch.get_num_threads(),
@@ -187,7 +190,7 @@ def render_md(v, models, s, by_bound) -> str:
         f"Host `{s['host']}`: {s['cpu_model']}, {s['threads']} torch threads, torch {s['torch_version']}.",
         f"Profile `{v.profile}`: fp32 peak {v.peak_macs_per_s / 1e9:.1f} GMAC/s, bandwidth "
         f"{v.bandwidth_bytes_per_s / 1e9:.1f} GB/s, RP {v.ridge_point:.2f} MAC/byte. Cost model `{v.cost_model}`, {v.dtype}.",
-        f"Timing ({s['memory_format']}): median of {s['repeats']} runs x {s['rounds']} rounds (each after {s['warmup']} warm-up); "
+        f"Timing ({s['memory_format']}, denormals {'flushed' if s['flush_denormal'] else 'kept'}): median of {s['repeats']} runs x {s['rounds']} rounds (each after {s['warmup']} warm-up); "
         f"per-layer: median over rounds of the median of {s['per_layer_repeats']} hooked runs. Load average at end: {', '.join(f'{x:.2f}' for x in s['loadavg_end'])}.",
         "",
         "| | r_s (Spearman) | Pearson r of log latency |",

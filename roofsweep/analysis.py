@@ -163,16 +163,8 @@ def analyze(
         results = list(models)
     else:
         results = load_models(resolve_models(models), use_cache=use_cache, progress=progress)
-    notes: list[str] = []
     if hardware is None:
-        # Every profile found, except those that cannot run a dtype the cost model fixes
-        # (the paper preset is int8; an fp16-only GPU has no int8 peak): said in a note.
-        profiles = []
-        for p in list_profiles():
-            if cm.dtype is not None and cm.dtype not in p.peak_macs_per_s:
-                notes.append(f"{p.name}: skipped, it has no {cm.dtype} peak (cost model {cm.name} fixes {cm.dtype})")
-            else:
-                profiles.append(p)
+        profiles = list_profiles()
     else:
         profiles = [get_profile(h) if isinstance(h, str) else h for h in hardware]
     meta = model_meta(results)
@@ -198,8 +190,19 @@ def analyze(
         profile_sweep=profile_sweep,
         per_layer=per_layer,
         frontier_share=share,
-        notes=unsupported_notes(results) + notes,
+        notes=unsupported_notes(results) + _dtype_notes(cm, profiles),
     )
+
+
+def _dtype_notes(cm: CostModel, profiles) -> list[str]:
+    """A cost model that fixes a dtype runs a profile lacking it at the profile's own dtype."""
+    if cm.dtype is None:
+        return []
+    return [
+        f"{p.name} has no {cm.dtype} peak; evaluated at its default dtype {p.default_dtype}"
+        for p in profiles
+        if cm.dtype not in p.peak_macs_per_s
+    ]
 
 
 def _empty_like(df: pd.DataFrame) -> pd.DataFrame:

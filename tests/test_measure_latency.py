@@ -173,3 +173,12 @@ def test_progress_reaches_total(layers):
     # warm-up 1 + 2 timed + hooked (warm-up 1 + 2) = 6 steps, then "done" at 6 / 6
     assert calls[-1] == (6, 6)
     assert [c[0] for c in calls] == sorted(c[0] for c in calls) and {c[1] for c in calls} == {6}
+
+
+def test_flush_denormal_is_restored(layers):
+    r = measure_module(_net(), SHAPE, layers=layers, per_layer=False, **FAST)
+    assert r.meta["flush_denormal"] == torch.set_flush_denormal(False)  # True where the CPU supports it
+    # afterwards IEEE denormals work again: 1e-30 * 1e-10 = 1e-40 (below the smallest normal 1.2e-38)
+    assert (torch.tensor([1e-30]) * 1e-10).item() > 0
+    r = measure_module(_net(), SHAPE, layers=layers, per_layer=False, flush_denormal=False, **FAST)
+    assert r.meta["flush_denormal"] is False
