@@ -131,11 +131,15 @@ def bench_cache() -> dict:
             t = time.perf_counter()
             subprocess.run(exe, env=env, capture_output=True, check=True, cwd=ROOT)
             res[f"layers_{label}_s"] = time.perf_counter() - t
+        sweep = [sys.executable, "-m", "roofsweep", "sweep", "-m", "mnv4-conv-m", "--no-report"]
+        t = time.perf_counter()
+        subprocess.run(sweep, env=env, capture_output=True, check=True, cwd=ROOT)
+        res["sweep_warm_no_report_s"] = time.perf_counter() - t
         code = "import sys; import roofsweep.cli; from roofsweep.cli import app\n" \
-               "try: app(['layers','-m','mnv4-conv-m','-f','json'])\nexcept SystemExit: pass\n" \
+               "try: app(['sweep','-m','mnv4-conv-m','--no-report'])\nexcept SystemExit: pass\n" \
                "sys.stderr.write(str('torch' in sys.modules))"
         p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
-        res["warm_imports_torch"] = p.stderr.strip().endswith("True")
+        res["warm_sweep_imports_torch"] = p.stderr.strip().endswith("True")
     t = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import torch"], check=True)
     res["import_torch_s"] = time.perf_counter() - t

@@ -291,3 +291,46 @@ def test_sweep_on_a_warm_cache_imports_no_torch(tmp_path):
     warm = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     assert warm.stderr.splitlines()[-1] == "NO-TORCH", warm.stderr
     assert json.loads(warm.stdout) == json.loads(cold.stdout)
+
+
+# ------------------------------------------------------------------ probe / measure / validate
+def test_probe_writes_a_profile_that_loads(tmp_path):
+    from roofsweep.hardware import load_profile
+
+    out = tmp_path / "host.yaml"
+    r = run("probe", "--quick", "--dtypes", "fp32", "--threads", "1", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    p = load_profile(out)
+    assert p.kind == "cpu" and p.default_dtype == "fp32" and p.measured["threads"] == 1
+    assert p.peak("fp32") > 0 and p.bandwidth_bytes_per_s > 0
+    # never overwritten silently
+    assert_one_line_error(run("probe", "--quick", "--out", str(out)), "exists")
+
+
+def test_probe_to_an_unwritable_place_fails_first(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert_one_line_error(run("probe", "--quick", "--out", str(blocker / "host.yaml")), str(blocker))
+
+
+def test_measure_json_rows_match_the_layer_table():
+    r = run("measure", "-m", "mnv3-small", "--resolution", "96", "--repeats", "1", "--warmup", "0",
+            "--threads", "1", "-f", "json")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    layers = json.loads(run("layers", "-m", "mnv3-small", "--resolution", "96", "-f", "json").stdout)["layers"]
+    assert [x["name"] for x in rows] == [x["name"] for x in layers]
+    assert all(x["measured_s"] >= 0 for x in rows)
+
+
+def test_validate_needs_three_models():
+    assert_one_line_error(run("validate", "--models", "mnv2,mnv3-small", "--hardware", "pixel6-cpu"), "at least 3")
+
+
+def test_validate_end_to_end(tmp_path):
+    r = run("validate", "--models", "mnv3-small,mnv2-0.5x", "--models", "mnv4-conv-s", "--hardware",
+            str(ROOT / "hardware_profiles" / "x86-server.yaml"), "--set", "dtype=fp32", "--repeats", "1",
+            "--warmup", "0", "--threads", "1", "--out", str(tmp_path / "v"))
+    assert r.exit_code == 0, r.output
+    assert "Spearman" in r.stdout and "best-fitting ridge point" in r.stdout
+    assert (tmp_path / "v" / "figures" / "predicted_vs_measured.png").stat().st_size > 5000

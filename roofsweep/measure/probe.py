@@ -322,7 +322,7 @@ def probe_host(
     model = cpu_model()
     slug = hostname_slug()
     notes = [
-        f"Measured by `roofsweep probe` with {threads} torch thread(s) on {model}.",
+        f"Measured by `roofsweep probe` with {threads} torch thread{'' if threads == 1 else 's'} on {model}.",
         f"Peaks: median of {repeats} timed square GEMMs after {warmup} warm-up, best of sides "
         f"{', '.join(map(str, sizes))}. Bandwidth: best of STREAM copy/triad ({stream_note}), "
         "bytes read + written.",
@@ -350,7 +350,7 @@ def probe_host(
         del measured["llc_bytes"]
     return ProbeResult(
         name=name or f"host-{slug}",
-        display_name=f"{model} ({threads} threads, measured)",
+        display_name=f"{model} ({threads} thread{'' if threads == 1 else 's'}, measured)",
         peak_macs_per_s=peaks,
         bandwidth_bytes_per_s=bw,
         default_dtype="fp32",

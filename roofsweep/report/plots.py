@@ -540,13 +540,49 @@ def plot_time_by_op_type(ax: Axes, per_layer_frames: Mapping[tuple[str, str], pd
         for rect, k, v in zip(bars, keys, vals):
             _tip(rect, f"{k[0]} | {k[1]}: {op} {v:.3g} {'%' if share else 'ms'}")
         bottom += vals.to_numpy()
-    names = [f"{(labels or {}).get(m, m)}\n{p}" for m, p in keys]
-    ax.set_xticks(x, names, rotation=30 if len(keys) > 4 else 0, ha="right" if len(keys) > 4 else "center",
-                  fontsize="small")
+    many = len(keys) > 4
+    if len({m for m, _ in keys}) == 1:  # one model: the bars differ only by point
+        names = [p for _, p in keys]
+        ax.set_xlabel(str((labels or {}).get(keys[0][0], keys[0][0])))
+    else:
+        names = [f"{(labels or {}).get(m, m)}{' | ' if many else chr(10)}{p}" for m, p in keys]
+    ax.set_xticks(x, names, rotation=45 if many else 0, ha="right" if many else "center",
+                  rotation_mode="anchor", fontsize="small")
     ax.grid(True, axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     if legend:
         ax.legend(**_OUTSIDE_RIGHT)
+    return ax
+
+
+# ------------------------------------------------------------ (f) predicted vs measured
+def plot_predicted_vs_measured(ax: Axes, models_df: pd.DataFrame, *, legend: bool = True) -> Axes:
+    """Roofline-predicted vs measured latency (ms, log-log), one labelled point per model, with
+    the line measured = predicted and the line through the median ratio."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_title("Predicted vs measured latency")
+    ax.set_xlabel("Roofline-predicted latency (ms)")
+    ax.set_ylabel("Measured latency (ms)")
+    ax.grid(True, which="major", alpha=0.3)
+    df = models_df[_positive_finite(models_df["predicted_s"]) & _positive_finite(models_df["measured_s"])]
+    if df.empty:
+        _no_data(ax)
+        return ax
+    x = df["predicted_s"].to_numpy(dtype=float) * 1e3
+    y = df["measured_s"].to_numpy(dtype=float) * 1e3
+    ax.scatter(x, y, s=28, color="#d62728", zorder=3, label="model")
+    for xi, yi, name in zip(x, y, df["model"]):
+        ax.annotate(str(name), (xi, yi), xytext=(3, 3), textcoords="offset points", fontsize=7)
+    lo, hi = min(x.min(), y.min()) / 1.5, max(x.max(), y.max()) * 1.5
+    grid = np.geomspace(lo, hi, 2)
+    ax.plot(grid, grid, color="0.4", ls="--", lw=1, label="measured = predicted")
+    scale = float(np.median(y / x))
+    ax.plot(grid, grid * scale, color="black", lw=1, label=f"measured = {scale:.2g} x predicted")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    if legend:
+        ax.legend(loc="upper left", fontsize="small")
     return ax
 
 
@@ -615,5 +651,5 @@ __all__ = [
     "FAMILY_COLORS", "OP_COLORS", "PAPER_POINT_NAMES", "family_colors", "op_color", "point_title",
     "plot_accuracy_vs_latency", "figure_accuracy_vs_latency", "plot_layer_latency", "figure_layer_latency",
     "plot_latency_vs_ridge_point", "plot_roofline", "plot_time_by_op_type", "new_figure", "save_figure",
-    "figure_to_png", "figure_to_svg",
+    "figure_to_png", "figure_to_svg", "plot_predicted_vs_measured",
 ]
