@@ -215,6 +215,8 @@ def test_sweep_writes_a_report(tmp_path):
     assert str(out / "index.html") in r.stderr.replace("\n", "")
     html = (out / "index.html").read_text()
     assert "mnv3-small" in html and "pixel6-cpu" in html
+    layers = json.loads(run("layers", "-m", "mnv3-small", "-f", "json").stdout)["layers"]
+    assert all(f">{row['name']}<" in html for row in layers)  # every layer in the tables
     figs = sorted(p.name for p in (out / "figures").iterdir())
     assert any(f.endswith(".png") for f in figs) and any(f.endswith(".svg") for f in figs)
     # an existing report is never overwritten: the second run goes to a new folder

@@ -110,3 +110,13 @@ def progress(total: int, description: str):
             bar.advance(task)
 
         yield step
+
+
+@contextmanager
+def status(message: str):
+    """A spinner on stderr while something slow runs (terminals only)."""
+    if not interactive():
+        yield
+        return
+    with err_console.status(message):
+        yield

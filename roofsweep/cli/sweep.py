@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from roofsweep.cli import app
-from roofsweep.cli.common import Format, Preset, emit, handle_errors, info, progress, warn
+from roofsweep.cli.common import Format, Preset, emit, handle_errors, info, progress, status, warn
 from roofsweep.cli.models import MODEL_HELP, parse_shape
 
 HARDWARE_HELP = "Hardware profile name or YAML path; repeat for several. Default: every profile found."
@@ -60,8 +60,9 @@ def _write_report(analysis, out: Optional[Path], force: bool, title: Optional[st
     from roofsweep.report.assemble import build_report
     from roofsweep.report.bundle import write_report
 
-    report, figures = build_report(analysis, _command_line(), title=title, chosen_profiles=chosen_profiles)
-    return write_report(out, report, figures, force=force)
+    with status("writing report"):
+        report, figures = build_report(analysis, _command_line(), title=title, chosen_profiles=chosen_profiles)
+        return write_report(out, report, figures, force=force)
 
 
 def _long_rows(analysis):
