@@ -1,5 +1,6 @@
 """Callables for the ``package.module:callable`` external-model tests (see test_zoo.py)."""
 
+import torch
 from torch import nn
 
 
@@ -28,3 +29,19 @@ class _Cumprod(nn.Module):
 
 def with_unsupported() -> nn.Module:
     return nn.Sequential(nn.Conv2d(3, 4, 1), _Cumprod())
+
+
+class _ReadsValuesInInit(nn.Module):
+    """Its constructor reads a tensor's value, which the meta device cannot do."""
+
+    def __init__(self):
+        super().__init__()
+        width = int(torch.tensor(6).item())
+        self.conv = nn.Conv2d(3, width, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def needs_real_init() -> nn.Module:
+    return _ReadsValuesInInit()

@@ -111,3 +111,23 @@ def test_macs_scale_with_batch_and_resolution(name):
     assert 3.0 * (one.macs - att(one)) < r_big.macs - att(r_big) < 4.0 * (one.macs - att(one))
     # attention is quadratic in tokens: 4x the queries times 4x the keys
     assert att(r_big) == 16 * att(one)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["torchvision:resnet18", "torchvision:vit_b_16", "torchvision:swin_t", "torchvision:efficientnet_b0",
+     "torchvision:convnext_tiny", "torchvision:regnet_y_400mf", "timm:levit_128", "timm:mobilevit_s"],
+)
+def test_external_models_match_flop_counter(spec):
+    """Beyond the zoo: any torch model, counted exactly as torch's own counter counts it."""
+    ref = resolve(spec)
+    model = build_on_meta(ref)  # regnet cannot be built on meta: built on the CPU, then moved
+    r = trace_module(model, ref.input_shape, ref.label, check_shapes=True)
+    assert r.unsupported_ops == {}
+    assert r.macs == flop_counter_macs(model, ref.input_shape)
+
+
+def test_a_model_that_cannot_be_built_on_meta_is_built_on_cpu():
+    ref = resolve("tests._tiny_models:needs_real_init", input_shape=(1, 3, 8, 8))
+    r = trace_module(build_on_meta(ref), ref.input_shape, ref.label)
+    assert r.macs == 6 * 6 * 6 * 3 * 9  # 216 outputs x 27 MACs = 5,832

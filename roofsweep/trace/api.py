@@ -61,11 +61,20 @@ class _SkipInPlaceInit(TorchDispatchMode):
 
 
 def build_on_meta(ref) -> torch.nn.Module:
-    """Build the model a ``ModelRef`` names on the meta device (no memory, no weight init)."""
+    """Build the model a ``ModelRef`` names on the meta device (no memory, no weight init).
+
+    A few external models cannot be *constructed* on the meta device (their ``__init__`` reads
+    tensor values, e.g. ``.item()``); those are built on the CPU, then moved to the meta device.
+    """
     from roofsweep import zoo
 
-    with torch.device("meta"), _SkipInPlaceInit():
-        return zoo.build(ref)
+    try:
+        with torch.device("meta"), _SkipInPlaceInit():
+            return zoo.build(ref)
+    except ModelBuildError as e:
+        if ref.is_zoo or "meta tensor" not in str(e):
+            raise
+    return zoo.build(ref).to("meta")
 
 
 def trace(ref, check_shapes: bool = False) -> TraceResult:
