@@ -223,3 +223,32 @@ def test_cost_groups_are_disjoint_and_views_named():
     assert "view" in formulas.ZERO_COST_OPS and "convolution" in formulas.COMPUTE_FORMULAS
     assert formulas.classify("relu") == "activation"
     assert formulas.classify("definitely_not_an_op") == "unsupported"
+
+
+def test_cache_roundtrip_and_invalidation(tmp_path, monkeypatch):
+    from roofsweep.trace import cache
+    from roofsweep.zoo import resolve
+
+    monkeypatch.setenv("ROOFSWEEP_CACHE_DIR", str(tmp_path))
+    ref = resolve("mnv3-small", resolution=96)
+    first = cache.load_or_trace(ref)
+    path = cache.cache_path(ref)
+    assert path.is_file() and path.parent == tmp_path
+    hit = cache.load_cached(ref)
+    assert hit is not None and hit.macs == first.macs and hit.params == first.params
+    assert hit.layers.equals(first.layers)
+    # every key part matters: width, resolution, batch, and the tracer/zoo code itself
+    others = [resolve("mnv3-small", resolution=128), resolve("mnv3-small", width=0.5, resolution=96),
+              resolve("mnv3-small", resolution=96, batch=2)]
+    assert len({cache.cache_path(r) for r in [ref, *others]}) == 4
+    cache.code_fingerprint.cache_clear()
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "edited-code")
+    assert cache.cache_path(ref) != path and cache.load_cached(ref) is None
+    # a torn or corrupt entry is a miss, not an error
+    monkeypatch.undo()
+    monkeypatch.setenv("ROOFSWEEP_CACHE_DIR", str(tmp_path))
+    path.write_text("{not json")
+    assert cache.load_cached(ref) is None
+    assert cache.load_or_trace(ref).macs == first.macs
+    monkeypatch.setenv("ROOFSWEEP_CACHE_DIR", "off")
+    assert cache.cache_path(ref) is None

@@ -1,7 +1,9 @@
 """On-disk cache of traced LayerTables (torch-free).
 
-Key: roofsweep version, trace format, model spec, width and input shape (batch and resolution).
-A hit needs no torch import; a change of any key part is a miss. Entries are plain JSON written
+Key: roofsweep version, trace format, a fingerprint of the tracer's and the zoo's source code
+(so editing an architecture or a formula invalidates old entries even within one version),
+model spec, width and input shape (batch and resolution). A hit needs no torch import; a change
+of any key part is a miss. Entries are plain JSON written
 atomically (temporary file + rename), so an interrupted run never leaves a torn entry; an
 unreadable entry is treated as a miss and rewritten.
 
@@ -12,6 +14,7 @@ cached (their code is versioned); a ``package.module:callable`` is traced every 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -33,6 +36,19 @@ def cache_dir() -> Path | None:
     return Path(platformdirs.user_cache_dir("roofsweep")) / "traces"
 
 
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of the source files whose behaviour a cached trace depends on (about a millisecond)."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for folder in ("trace", "zoo"):
+        for f in sorted((root / folder).glob("*.py")):
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    h.update((root / "layertable.py").read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _package_version(name: str) -> str | None:
     try:
         return metadata.version(name)
@@ -51,7 +67,7 @@ def cache_path(ref) -> Path | None:
         key_extra = f"{prefix}={_package_version(prefix)}"
     else:
         key_extra = ""
-    key = f"{__version__}|{TRACE_FORMAT}|{ref.cache_key()}|{key_extra}"
+    key = f"{__version__}|{TRACE_FORMAT}|{code_fingerprint()}|{ref.cache_key()}|{key_extra}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in ref.label)[:60]
     return d / f"{safe}-{digest}.json"
