@@ -154,7 +154,7 @@ def analyze(
     """
     from roofsweep.hardware import get_profile, list_profiles
     from roofsweep.pareto import frontier, frontier_share
-    from roofsweep.sweep import per_layer_at, ridge_point_grid, sweep_profiles, sweep_ridge_points
+    from roofsweep.sweep import MAX_GRID_POINTS, per_layer_at, ridge_point_grid, sweep_profiles, sweep_ridge_points
 
     cm = cost_model_from(preset, overrides)
     rps = ridge_point_grid(ridge_points)
@@ -167,6 +167,13 @@ def analyze(
         profiles = list_profiles()
     else:
         profiles = [get_profile(h) if isinstance(h, str) else h for h in hardware]
+        seen: dict[str, Any] = {}
+        for h, p in zip(hardware, profiles):
+            if p.name in seen:
+                first = seen[p.name]
+                also = "" if str(first) == str(h) else f" (as {first} and {h})"
+                raise ConfigError(f"hardware profile '{p.name}' is given twice{also}")
+            seen[p.name] = h if isinstance(h, str) else p.name
     meta = model_meta(results)
     if accuracy:
         for label, top1 in accuracy.items():
@@ -175,7 +182,10 @@ def analyze(
     tabs = tables(results)
 
     rp_sweep = frontier(sweep_ridge_points(tabs, rps, cm, meta))
-    rp_curve = frontier(sweep_ridge_points(tabs, np.union1d(curve, rps), cm, meta))
+    dense = np.union1d(curve, rps)
+    if len(dense) > MAX_GRID_POINTS:  # the user's grid is already as dense as allowed
+        dense = rps
+    rp_curve = frontier(sweep_ridge_points(tabs, dense, cm, meta))
     profile_sweep = frontier(sweep_profiles(tabs, profiles, cm, meta)) if profiles else _empty_like(rp_sweep)
     points: list[Any] = [float(p) for p in per_layer_points] + list(profiles)
     per_layer = per_layer_at(tabs, points, cm)

@@ -51,35 +51,88 @@ def _err(path: Path, fieldname: str, reason: str) -> ConfigError:
     return ConfigError(f"{path}: {fieldname}: {reason}")
 
 
-def load_experiment(path: str | Path) -> Experiment:
-    path = Path(path)
+MAX_CONFIG_NODES = 100_000  # YAML nodes, counting each alias expansion again (alias bombs)
+
+
+def _check_nodes(path: Path, root: yaml.Node) -> None:
+    """Refuse alias bombs and duplicate keys before any Python objects are built."""
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_CONFIG_NODES:
+            raise _err(path, "file", f"more than {MAX_CONFIG_NODES:,} YAML nodes (counting alias expansions); refused")
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    line = key.start_mark.line + 1
+                    if key.value in seen:
+                        raise ConfigError(f"{path}: line {line}: duplicate key '{key.value}' "
+                                          f"(first at line {seen[key.value]})")
+                    seen[key.value] = line
+                stack += [key, value]
+
+
+def _read_config(path: Path) -> Any:
     try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise _err(path, "file", f"{size} bytes is too large for a config (max {MAX_CONFIG_BYTES})")
-        text = path.read_text(encoding="utf-8")
+        st = path.stat()
+        if path.is_dir():
+            raise ConfigError(f"{path}: file: is a folder, not a config file")
+        if not path.is_file():  # a FIFO or device would block or never end
+            raise ConfigError(f"{path}: file: is not a regular file")
+        if st.st_size > MAX_CONFIG_BYTES:
+            raise _err(path, "file", f"{st.st_size} bytes is too large for a config (max {MAX_CONFIG_BYTES})")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file: not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: file: is a folder, not a config file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: file: cannot be read ({e})") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: file: cannot be read ({e.strerror or e})") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise _err(path, "file", f"too large for a config (max {MAX_CONFIG_BYTES} bytes)")
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: file: not UTF-8 text (bad byte at offset {e.start})") from None
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise _err(path, "file", "is empty; expected a mapping of settings (models, hardware, ...)")
+        _check_nodes(path, root)
+        return loader.construct_document(root)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "yaml"
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(f"{path}: {where}: YAML syntax error: {problem}") from None
+    except (TypeError, ValueError, RecursionError) as e:  # e.g. unhashable keys
+        raise ConfigError(f"{path}: yaml: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    finally:
+        loader.dispose()
+
+
+def _kind(v: Any) -> str:
+    names = {list: "a list", dict: "a mapping", str: "a string", int: "a number", float: "a number",
+             bool: "a boolean", type(None): "nothing"}
+    return names.get(type(v), type(v).__name__)
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    path = Path(path)
+    data = _read_config(path)
     if not isinstance(data, dict):
-        raise _err(path, "file", f"expected a mapping of settings, got {type(data).__name__}")
+        raise _err(path, "file", f"expected a mapping of settings, got {_kind(data)}")
     for key in data:
         if key not in TOP_KEYS:
             raise _err(path, str(key), did_you_mean(str(key), TOP_KEYS, "field").replace("unknown field", "unknown field"))
 
     preset = data.get("preset", "default")
     if preset not in ("default", "paper"):
-        raise _err(path, "preset", f"must be default or paper, got {preset!r}")
+        raise _err(path, "preset", f"must be default or paper, got {_short(preset)}")
     settings = data.get("settings") or {}
     if not isinstance(settings, dict):
         raise _err(path, "settings", "must be a mapping of cost-model settings")
@@ -104,16 +157,21 @@ def load_experiment(path: str | Path) -> Experiment:
         for key in item:
             if key not in MODEL_KEYS:
                 raise _err(path, f"{where}.{key}", did_you_mean(str(key), MODEL_KEYS, "field"))
+        if not isinstance(item["model"], str):
+            raise _err(path, f"{where}.model", f"must be a model name, got {_kind(item['model'])}")
+        width = _num(path, f"{where}.width", item.get("width"))
+        resolution = _int(path, f"{where}.resolution", item.get("resolution"))
+        batch = _int(path, f"{where}.batch", item.get("batch"))
         try:
-            ref = resolve(str(item["model"]), _num(path, f"{where}.width", item.get("width")),
-                          _int(path, f"{where}.resolution", item.get("resolution")),
-                          _int(path, f"{where}.batch", item.get("batch")) or 1)
+            ref = resolve(item["model"], width, resolution, 1 if batch is None else batch)
         except RoofsweepError as e:
             raise _err(path, where, str(e)) from None
-        if item.get("label"):
+        if item.get("label") is not None:
             from dataclasses import replace
 
-            ref = replace(ref, label=str(item["label"]))
+            if not isinstance(item["label"], str) or not item["label"].strip():
+                raise _err(path, f"{where}.label", f"must be a non-empty string, got {_kind(item['label'])}")
+            ref = replace(ref, label=item["label"])
         if item.get("top1") is not None:
             top1 = _num(path, f"{where}.top1", item["top1"])
             if not 0 < top1 <= 100:
@@ -141,8 +199,12 @@ def load_experiment(path: str | Path) -> Experiment:
         try:
             from roofsweep.hardware import get_profile
 
-            for h in hardware:
-                get_profile(h)
+            names: dict[str, str] = {}
+            for raw_h, h in zip(hw, hardware):
+                p = get_profile(h)
+                if p.name in names:
+                    raise ConfigError(f"profile '{p.name}' is listed twice ({names[p.name]} and {raw_h})")
+                names[p.name] = raw_h
         except RoofsweepError as e:
             raise _err(path, "hardware", str(e)) from None
     else:
@@ -159,6 +221,8 @@ def load_experiment(path: str | Path) -> Experiment:
     if out is not None and not isinstance(out, str):
         raise _err(path, "output", "must be a folder path")
     title = data.get("title") or path.stem
+    if not isinstance(title, (str, int, float)) or isinstance(title, bool):
+        raise _err(path, "title", f"must be text, got {_kind(title)}")
     return Experiment(
         name=path.stem,
         title=str(title),
@@ -183,14 +247,28 @@ def _relative(config: Path, spec: str) -> str:
 def _num(path: Path, fieldname: str, v: Any) -> float | None:
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise _err(path, fieldname, f"must be a finite number, got {v!r}")
-    return float(v)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _err(path, fieldname, f"must be a finite number, got {_short(v)}")
+    try:
+        x = float(v)
+    except OverflowError:
+        x = math.inf
+    if not math.isfinite(x):
+        raise _err(path, fieldname, f"must be a finite number, got {_short(v)}")
+    return x
 
 
 def _int(path: Path, fieldname: str, v: Any) -> int | None:
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, int):
-        raise _err(path, fieldname, f"must be an integer, got {v!r}")
+        raise _err(path, fieldname, f"must be an integer, got {_short(v)}")
     return v
+
+
+def _short(v: Any) -> str:
+    """A value for a one-line message: its repr, or its kind when that would be long."""
+    if isinstance(v, (int, float, str)) and not isinstance(v, bool):
+        text = repr(v) if not isinstance(v, int) or v.bit_length() < 200 else "a huge integer"
+        return text if len(text) <= 60 else _kind(v)
+    return repr(v) if isinstance(v, bool) or v is None else _kind(v)

@@ -37,6 +37,7 @@ COMPUTE_OPS = ("conv2d", "dwconv2d", "fc", "matmul", "attention")
 MEMORY_OPS = ("elementwise", "pool", "other")
 
 ACCOUNTING_CHOICES = ("inputs", "inputs+outputs")
+MAX_PAD_RGB = 4096  # channels a 3-channel input may be padded to (hardware pads to 4, 8, 16...)
 
 COSTED_COLUMNS = ("weight_bytes", "activation_bytes", "bytes")
 
@@ -154,7 +155,10 @@ def _as_number(key: str, v: Any, kind: str | None, *, positive: bool, allow_inf:
         except (UnitError, ValueError) as e:
             raise ConfigError(f"cost model '{key}': {e}") from None
     elif isinstance(v, (int, float, np.integer, np.floating)):
-        x = float(v)
+        try:
+            x = float(v)
+        except OverflowError:  # an integer beyond float range
+            raise ConfigError(f"cost model '{key}' must be a finite number, got an integer that is too large") from None
     else:
         raise ConfigError(f"cost model '{key}' must be a number, got {type(v).__name__}")
     if math.isnan(x) or (math.isinf(x) and not allow_inf):
@@ -196,15 +200,23 @@ def _coerce(key: str, v: Any) -> Any:
         if isinstance(v, str):
             v = [s.strip() for s in v.split(",") if s.strip()]
         if not isinstance(v, (list, tuple)) or not all(isinstance(s, str) and s for s in v):
-            raise ConfigError(f"cost model '{key}' must be a list of activation names, got {v!r}")
+            shown = type(v).__name__ if not isinstance(v, (list, tuple)) else "a list holding " + ", ".join(
+                sorted({type(s).__name__ for s in v if not (isinstance(s, str) and s)}))
+            raise ConfigError(f"cost model '{key}' must be a list of activation names, got {shown}")
+        from roofsweep.trace.formulas import ACTIVATION_OPS
+
+        known = set(ACTIVATION_OPS.values())
+        for name in v:
+            if name not in known:  # a typo would otherwise change nothing, silently
+                raise ConfigError(f"cost model '{key}': " + did_you_mean(name, known, "activation"))
         return tuple(v)
     if key == "pad_rgb_to":
         if _is_none(v):
             return None
         if isinstance(v, str) and v.strip().isdigit():
             v = int(v)
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 3:
-            raise ConfigError(f"cost model '{key}' must be an integer >= 3 or none, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 3 <= v <= MAX_PAD_RGB:
+            raise ConfigError(f"cost model '{key}' must be an integer >= 3 and <= {MAX_PAD_RGB}, or none; got {v!r}")
         return int(v)
     if key == "onchip_bytes":
         return None if _is_none(v) else _as_number(key, v, "bytes", positive=False)

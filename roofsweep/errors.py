@@ -44,6 +44,7 @@ class MeasurementError(RoofsweepError):
 def did_you_mean(name: str, choices: Iterable[str], what: str) -> str:
     """``unknown <what> 'x'; did you mean 'y'? valid: a, b, c`` - one line."""
     choices = sorted(choices)
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
+    folded = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(name.lower(), list(folded), n=1, cutoff=0.5)
+    hint = f"; did you mean '{folded[close[0]]}'?" if close else "."
     return f"unknown {what} '{name}'{hint} Valid: {', '.join(choices)}"

@@ -52,7 +52,7 @@ def _num(text: str, spec: str) -> float:
         raise ConfigError(f"ridge points must be finite numbers, got {text!r} in {spec!r}")
     if x < 0:
         raise ConfigError(f"ridge points must be >= 0 MAC/byte, got {text!r} in {spec!r}")
-    return x
+    return x + 0.0  # -0.0 -> 0.0
 
 
 def ridge_point_grid(spec: str | float | Sequence[float]) -> np.ndarray:
@@ -73,15 +73,21 @@ def ridge_point_grid(spec: str | float | Sequence[float]) -> np.ndarray:
                 raise ConfigError("ridge-point list is empty")
             if len(spec) > MAX_GRID_POINTS:
                 raise ConfigError(f"too many ridge points ({len(spec)}); at most {MAX_GRID_POINTS}")
+            if isinstance(spec, np.ndarray) and spec.ndim != 1:
+                raise ConfigError(f"ridge points must be a flat list, got a {spec.ndim}-D array")
+            if not isinstance(spec, np.ndarray):
+                for i, v in enumerate(spec):  # nested lists, mappings...: name the item, not its text
+                    if isinstance(v, bool) or not isinstance(v, (int, float, str, np.integer, np.floating)):
+                        raise ConfigError(f"ridge-point list item {i} must be a number, got {type(v).__name__}")
             try:
                 values = np.asarray(spec, dtype=np.float64).reshape(-1)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 values = np.array([_num(str(v), "the ridge-point list") for v in spec])
             bad = ~np.isfinite(values) | (values < 0)
             if bad.any():
                 v = values[bad][0]
                 _num(str(v), "the ridge-point list")  # raises the matching message
-            return np.unique(values)
+            return np.unique(values + 0.0)  # -0.0 -> 0.0
         raise ConfigError(f"ridge points must be a string, number or list, got {type(spec).__name__}")
     text = spec.strip()
     if not text:
@@ -120,9 +126,19 @@ def ridge_point_grid(spec: str | float | Sequence[float]) -> np.ndarray:
     return np.unique(np.asarray(values, dtype=np.float64))
 
 
-def rp_label(rp: float) -> str:
+def rp_label(rp: float, digits: int = 6) -> str:
     """``50.0 -> 'RP 50'``, ``31.2 -> 'RP 31.2'``."""
-    return f"RP {rp:g}"
+    return f"RP {rp:.{digits}g}"
+
+
+def rp_labels(rps) -> list[str]:
+    """``rp_label`` of each ridge point, with more digits where a dense grid needs them to stay
+    distinct (``'RP 123.457'`` vs ``'RP 123.4575'``)."""
+    for digits in (6, 9, 12, 17):
+        labels = [rp_label(float(r), digits) for r in rps]
+        if len(set(labels)) == len(labels):
+            break
+    return labels
 
 
 def point_rates(ridge_points, cost_model: CostModel, hold: str = "bandwidth") -> tuple[np.ndarray, np.ndarray]:
@@ -320,7 +336,7 @@ def sweep_ridge_points(
     costed = _Costed(layers, labels, cm, dtype, cm.onchip_capacity(None))
     res = costed.evaluate(peak, bw)
     points = {
-        "point": np.array([rp_label(r) for r in rps], dtype=object),
+        "point": np.array(rp_labels(rps), dtype=object),
         "ridge_point": rps,
         "hardware": np.full(len(rps), "", dtype=object),
         "dtype": np.full(len(rps), dtype, dtype=object),

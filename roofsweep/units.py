@@ -84,7 +84,11 @@ def parse_quantity(value: object, kind: str) -> float:
     if isinstance(value, bool):
         raise UnitError(f"expected a number or a quantity string, got {value!r}")
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float range
+            digits = int(value.bit_length() * math.log10(2)) + 1
+            raise UnitError(f"a {digits}-digit integer is too large to be a finite number") from None
     elif isinstance(value, str):
         m = _QTY.match(value)
         if not m:
@@ -160,6 +164,8 @@ def fmt_intensity(macs_per_byte: float) -> str:
         return "-"
     if math.isinf(macs_per_byte):
         return "inf"
+    if abs(macs_per_byte) >= 1000:  # "4000 MAC/B", not "4e+03 MAC/B"
+        return f"{macs_per_byte:.0f} MAC/B"
     return f"{macs_per_byte:.3g} MAC/B"
 
 

@@ -45,3 +45,11 @@ class _ReadsValuesInInit(nn.Module):
 
 def needs_real_init() -> nn.Module:
     return _ReadsValuesInInit()
+
+
+def exits() -> nn.Module:
+    raise SystemExit(3)  # user code that quits must not end roofsweep silently
+
+
+def linear_only() -> nn.Module:
+    return nn.Linear(8, 4)  # applied to an image input, the shapes cannot match

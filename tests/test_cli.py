@@ -126,10 +126,33 @@ def test_layers_of_a_callable_warns_about_unsupported_ops():
         (["--model", "tests._tiny_models:not_a_module"], ["nn.Module"]),
         (["--model", "no_such_package.mod:fn"], ["no_such_package"]),
         (["--model", "torchvision:resnet9000"], ["resnet9000"]),
+        (["--model", "mnv2", "--width", "1e9"], ["building mnv2 at width 1e+09 failed"]),
+        (["--model", "mnv2", "--resolution", "10000000000"], ["tracing mnv2@10000000000"]),
+        (["--model", "a:b:c"], ["'a:b:c'"]),  # rich used to print ':b:' as an emoji
+        (["--model", "tests._tiny_models:exits"], ["SystemExit: 3"]),
+        # a 1-channel image into a 3-channel conv used to be costed as if it fitted
+        (["--model", "tests._tiny_models:tiny", "--input-shape", "1x1x8x8"], ["tracing", "1x1x8x8 failed"]),
+        (["--model", "tests._tiny_models:tiny", "--input-shape", "224"], ["batch first"]),
+        (["--model", "tests._tiny_models:tiny", "--input-shape", "4x3x8x8", "--batch", "2"], ["has batch 4"]),
+        (["--model", "mnv2", "--input-shape", "1x1x64x64"], ["does not fit mnv2"]),
+        (["--model", "mnv2", "--input-shape", "1x3x64x64", "--resolution", "96"], ["disagrees"]),
     ],
 )
 def test_bad_model_input_is_one_line(args, needles):
     assert_one_line_error(run("layers", *args), *needles)
+
+
+def test_shape_mismatch_names_the_shapes_not_an_internal_tuple():
+    r = run("layers", "-m", "tests._tiny_models:linear_only", "--input-shape", "1x3x8x6")
+    assert_one_line_error(r, "tracing tests._tiny_models:linear_only", "on input 1x3x8x6 failed", "8, 4")
+    assert "((" not in r.stderr
+
+
+def test_input_shape_sets_the_batch():
+    doc = json.loads(run("layers", "-m", "tests._tiny_models:tiny", "--input-shape", "4x3x8x8", "-f", "json").stdout)
+    assert doc["input_shape"] == [4, 3, 8, 8]  # the batch of 4 used to become 1
+    doc = json.loads(run("layers", "-m", "mnv2", "--input-shape", "2x3x64x64", "-f", "json").stdout)
+    assert doc["input_shape"] == [2, 3, 64, 64]  # used to be ignored for zoo models
 
 
 def test_uninstalled_timm_is_one_line(monkeypatch):
@@ -202,10 +225,21 @@ def test_sweep_paper_preset_table_and_csv():
         (["--hardware", "no-such-device"], "no-such-device"),
         (["--set", "activation_bytes_per_elem=-1"], "activation_bytes_per_elem"),
         (["--set", "nonsense=1"], "nonsense"),
+        (["--ridge-points", ""], "empty"),  # used to fall back to the default points
+        (["--rp-range", ""], "empty"),
+        (["--hardware", "pixel6-cpu", "--hardware", "pixel6-cpu"], "'pixel6-cpu' is given twice"),
+        (["--set", "pad_rgb_to=99999999999999999999"], "pad_rgb_to"),
+        (["--set", "unfused_activations=hardswich"], "did you mean 'hardswish'"),
     ],
 )
 def test_bad_sweep_input_is_one_line(args, needle):
     assert_one_line_error(run("sweep", "-m", "mnv2", "--no-report", *args), needle)
+
+
+def test_minus_zero_ridge_point_is_rp_0():
+    rows = json.loads(run("sweep", "-m", "mnv2", "--ridge-points=-0,5", "--no-report", "-H", "pixel6-cpu",
+                          "-f", "json").stdout)
+    assert [x["point"] for x in rows if not x["hardware"]] == ["RP 0", "RP 5"]
 
 
 def test_sweep_writes_a_report(tmp_path):
@@ -230,6 +264,26 @@ def test_unwritable_out_fails_before_work(tmp_path):
     blocker.write_text("x")
     r = run("sweep", "-m", "mnv2", "--out", str(blocker / "sub"))
     assert_one_line_error(r, str(blocker))
+
+
+def test_sigterm_while_writing_a_report_leaves_nothing_behind(tmp_path):
+    # SIGTERM arrives while the report is half-written: the temporary folder must go too
+    code = (
+        "import os, signal, sys\n"
+        "from roofsweep.report import bundle\n"
+        "orig = bundle._write_contents\n"
+        "def interrupted(*a, **k):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return orig(*a, **k)\n"
+        "bundle._write_contents = interrupted\n"
+        "sys.argv = ['roofsweep', 'sweep', '-m', 'mnv3-small', '--ridge-points', '5', '-f', 'csv', '--out', 'rep']\n"
+        "from roofsweep.cli import main\n"
+        "main()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert r.returncode == 143, r.stderr  # 128 + SIGTERM
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_compare_marks_frontier():
@@ -264,12 +318,38 @@ def test_run_config(tmp_path):
         ("models: [mnv2]\nridge_points: '9:1:3'\n", "ridge_points"),
         ("models: [mnv2\n", "line"),
         ("- just\n- a list\n", "mapping"),
+        ("", "empty"),
+        ("models: [{model: mnv2, batch: 0}]\n", "batch must be a positive integer, got 0"),  # was 1
+        ("models: [mnv2]\nmodels: [mnv1]\n", "duplicate key 'models'"),  # was the last one, silently
+        ("models: [{model: mnv2, label: [1]}]\n", "models[0].label"),
+        ("models: [{model: 5}]\n", "models[0].model"),
+        ("models: [mnv2]\ntitle: [1]\n", "title"),
+        ("models: [mnv2]\nhardware: [pixel6-cpu, pixel6-cpu]\n", "listed twice"),
+        ("models: [mnv2]\nridge_points: [[1, 2]]\n", "item 0 must be a number"),
+        ("models: [mnv2]\nridge_points: [&a [1,1,1,1,1,1,1,1,1,1], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a], "
+         "&c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b], &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c], "
+         "&e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]]\n", "YAML nodes"),  # an alias bomb
     ],
 )
 def test_bad_config_is_one_line(tmp_path, text, needle):
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(text)
     assert_one_line_error(run("run", str(cfg), "--no-report"), "bad.yaml", needle)
+
+
+def test_config_field_error_names_the_file_once(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("models: [{model: mnv2, width: big}]\n")
+    r = run("run", str(cfg), "--no-report")
+    assert_one_line_error(r, "bad.yaml: models[0].width: must be a finite number, got 'big'")
+    assert r.stderr.count("bad.yaml") == 1
+
+
+def test_config_that_is_not_a_regular_file_does_not_hang(tmp_path):
+    fifo = tmp_path / "exp.yaml"
+    os.mkfifo(fifo)  # reading it would block for ever
+    assert_one_line_error(run("run", str(fifo)), "exp.yaml", "not a regular file")
+    assert_one_line_error(run("run", "/dev/zero"), "/dev/zero", "not a regular file")
 
 
 def test_shipped_configs_load():
@@ -309,6 +389,28 @@ def test_probe_writes_a_profile_that_loads(tmp_path):
     assert_one_line_error(run("probe", "--quick", "--out", str(out)), "exists")
 
 
+def test_probe_into_a_folder_writes_name_yaml(tmp_path):
+    r = run("probe", "--quick", "--dtypes", "fp32", "--threads", "1", "--name", "qa-host", "--out", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    assert [p.name for p in tmp_path.iterdir()] == ["qa-host.yaml"]
+    # an existing folder used to be refused as "exists", then with --force as "is a folder"
+    assert_one_line_error(run("probe", "--quick", "--name", "qa-host", "--out", str(tmp_path)), "qa-host.yaml", "exists")
+
+
+def test_probe_rejects_a_bad_name_before_measuring(tmp_path, monkeypatch):
+    import roofsweep.measure.probe as probe
+
+    monkeypatch.setattr(probe, "last_level_cache_bytes", lambda: pytest.fail("measured anyway"))
+    r = run("probe", "--quick", "--name", "Bad Name", "--out", str(tmp_path / "x.yaml"))
+    assert_one_line_error(r, "'Bad Name'", "slug")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("threads", ["0", "100000"])  # 100000 threads crashed torch (segfault)
+def test_measure_threads_out_of_range(threads):
+    assert_one_line_error(run("measure", "-m", "mnv3-small", "--threads", threads), "--threads", threads)
+
+
 def test_probe_to_an_unwritable_place_fails_first(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -327,6 +429,17 @@ def test_measure_json_rows_match_the_layer_table():
 
 def test_validate_needs_three_models():
     assert_one_line_error(run("validate", "--models", "mnv2,mnv3-small", "--hardware", "pixel6-cpu"), "at least 3")
+
+
+def test_validate_checks_the_profile_dtype_before_measuring(tmp_path, monkeypatch):
+    import roofsweep.measure.latency as latency
+
+    prof = tmp_path / "fp16only.yaml"
+    prof.write_text("name: fp16only\nkind: gpu\ndefault_dtype: fp16\npeak_macs_per_s: {fp16: 1e12}\nbandwidth: 1e10\n")
+    monkeypatch.setattr(latency, "measure_model", lambda *a, **k: pytest.fail("measured anyway"))
+    r = run("validate", "--models", "mnv3-small,mnv2-0.5x,mnv4-conv-s", "--hardware", str(prof), "--preset", "paper",
+            "--no-report")
+    assert_one_line_error(r, "'fp16only' has no peak MAC/s for dtype int8", "fp16")
 
 
 def test_validate_end_to_end(tmp_path):

@@ -105,6 +105,11 @@ def test_with_overrides_coerces_cli_strings():
         ({"use_onchip": "maybe"}, "true or false"),
         ({"unfused_activations": [1]}, "activation names"),
         ({"activation_accounting": "inputs"}, "unknown cost-model setting"),
+        ({"pad_rgb_to": 10**20}, "<= 4096"),  # used to overflow numpy when applied
+        ({"pad_rgb_to": "99999999999999999999"}, "<= 4096"),
+        ({"onchip_bytes": 10**400}, "too large"),  # beyond float range: no OverflowError
+        ({"unfused_activations": "hardswich"}, "did you mean 'hardswish'"),  # a typo is not a no-op
+        ({"dtype": "INT8"}, "did you mean 'int8'"),
     ],
 )
 def test_with_overrides_rejects_bad_values(kw, msg):

@@ -307,6 +307,14 @@ BAD_CASES = {
     "recursive-alias": ("name: t\n" + VALID_TAIL + "measured: &m {x: *m}\n", "line ",
                         "nested deeper than 8"),
     "alias-bomb": (BILLION_LAUGHS, "document", "more than 10,000 YAML nodes"),
+    # an integer beyond float range used to raise OverflowError out of the loader
+    "huge-integer": ("name: t\nkind: cpu\ndefault_dtype: int8\npeak_macs_per_s: {int8: 1e12}\n"
+                     "bandwidth: 1" + "0" * 400 + "\n", "bandwidth", "401-digit integer is too large"),
+    # finite figures whose quotient is not: 1e12 / 1e-300 = inf, 1e-300 / 1e300 = 0
+    "ridge-overflows": ("name: t\nkind: cpu\ndefault_dtype: int8\npeak_macs_per_s: {int8: 1e12}\n"
+                        "bandwidth: 1.0e-300\n", "peak_macs_per_s.int8", "ridge point inf MAC/byte, out of range"),
+    "ridge-underflows": ("name: t\nkind: cpu\ndefault_dtype: int8\npeak_macs_per_s: {int8: 1.0e-300}\n"
+                         "bandwidth: 1.0e+300\n", "peak_macs_per_s.int8", "ridge point 0 MAC/byte, out of range"),
 }
 
 

@@ -90,7 +90,7 @@ def test_force_failure_keeps_old_report(tmp_path, monkeypatch):
     write_report(target, _report())
     (target / "marker.txt").write_text("old")
     monkeypatch.setattr(bundle, "render_html", lambda r: (_ for _ in ()).throw(OSError("no space")))
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="no space"):
         write_report(target, _report(), force=True)
     assert (target / "marker.txt").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
@@ -152,3 +152,25 @@ def test_check_happens_before_any_work(tmp_path, monkeypatch):
     with pytest.raises(OutputError):
         write_report(f / "report", _report())
     assert calls == []
+
+
+def test_force_never_deletes_a_folder_roofsweep_did_not_write(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious")
+    with pytest.raises(OutputError, match="only a roofsweep report"):
+        check_writable(mine, force=True)  # refused before any work
+    with pytest.raises(OutputError, match="only a roofsweep report"):
+        write_report(mine, _report(), force=True)
+    assert (mine / "thesis.tex").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_disk_error_is_one_line_and_cleans_created_parents(tmp_path, monkeypatch):
+    def full(report):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bundle, "render_html", full)
+    with pytest.raises(OutputError, match="No space left on device"):
+        write_report(tmp_path / "new" / "deeper" / "report", _report(), _figures())
+    assert list(tmp_path.iterdir()) == []  # the parents made for the report are gone too

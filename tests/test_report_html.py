@@ -71,7 +71,7 @@ def test_names_every_model_profile_and_layer(page):
 def test_figures_embedded(page):
     assert page.count('<figure class="rs-figure"') == 2
     assert '<svg role="img" aria-label="latency_vs_rp"' in page  # SVG inlined ...
-    assert "<title>MobileNetV1: " in page  # ... with its hover tooltips
+    assert "<title>MobileNetV1, ridge-point sweep" in page  # ... with its hover tooltips
     assert "<?xml" not in page and "<!DOCTYPE svg" not in page
     m = re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert m and base64.b64decode(m.group(1))[:4] == b"\x89PNG"
@@ -114,3 +114,10 @@ def test_layer_table_without_roofline_columns():
     lt = {("mnv1", "trace"): F.layer_table("mnv1", 3)}
     page = render_html(ReportData(layer_tables=lt))
     assert "weight elems" in page and "blocks.2.project.conv" in page
+
+
+def test_sweep_header_rounds_profile_ridge_points():
+    from roofsweep.report import html as H
+
+    html = H.sweep_pivot_html(F.sweep(models=["mnv1"], rps=(5.0,), profiles=[("raspberry-pi5", 17.99862)]))
+    assert "profile, RP 18<" in html and "17.99" not in html

@@ -136,7 +136,14 @@ def test_latency_vs_ridge_point():
     assert sorted(_profile_labels(ax)) == sorted(n for n, _ in F.PROFILES)
     vlines = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
     assert sorted(ln.get_xdata()[0] for ln in vlines) == sorted(rp for _, rp in F.PROFILES)
-    assert "model on a profile" in _legend_texts(ax.get_legend())
+    # the curves hold the bandwidth fixed, the crosses use each profile's own: the legend says so
+    texts = _legend_texts(ax.get_legend())
+    assert any(t.startswith("ridge-point sweep") and "bandwidth fixed at 40 GB/s" in t for t in texts)
+    assert any(t.startswith("model on a profile") and "own peak and" in t for t in texts)
+    # one scatter of crosses per model (not one artist per cross), a hover text per cross
+    crosses = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(crosses) == 3
+    assert all(len(P._TOOLTIPS[c]) == len(c.get_offsets()) == len(F.PROFILES) for c in crosses)
 
 
 def _profile_labels(ax) -> list[str]:
@@ -247,3 +254,124 @@ def test_svg_ids_differ_between_figures():
     import re
     ids = [set(re.findall(r'id="(p[0-9a-f]{6,}|m[0-9a-f]{6,})"', s)) for s in svgs]
     assert ids[0] and not ids[0] & ids[1]
+
+
+# ------------------------------------------------------------------ readability and speed
+def test_layer_latency_x_counts_only_plotted_layers():
+    # the paper's Fig. 3 x axis counts the conv / depthwise / FC layers only: no gaps where the
+    # LayerTable has memory-only rows (adds, pooling), whose index is kept in the hover text
+    df = F.per_layer("mnv4-conv-m", 5)
+    ax = P.plot_layer_latency(_ax(), df, op_types=("conv2d", "dwconv2d", "fc"))
+    shown = df[df["op_type"].isin(["conv2d", "dwconv2d", "fc"])].sort_values("index")
+    assert len(shown) < len(df)  # the fixture has memory-only rows to skip
+    centres = sorted(p.get_x() + p.get_width() / 2 for p in ax.patches)
+    assert np.allclose(centres, np.arange(len(shown)))
+    assert ax.get_xlim()[1] < len(shown) + 1
+    classifier = shown.iloc[-1]
+    last = max(ax.patches, key=lambda p: p.get_x())
+    assert np.isclose(last.get_height(), classifier["time_s"] * 1e6)
+    tip = P._TOOLTIPS[last]
+    assert tip.startswith(f"layer {len(shown) - 1} (#{classifier['index']} in the layer table) classifier")
+
+
+def test_roofline_tooltips_one_per_layer_in_svg():
+    df = F.per_layer("mnv4-conv-m", 50)
+    fig, ax = P.new_figure()
+    P.plot_roofline(ax, df, 50 * 40e9, 40e9)
+    assert not [ln for ln in ax.lines if ln.get_alpha() == 0.0]  # no invisible per-layer markers
+    svg = P.figure_to_svg(fig)
+    with_macs = df[df["macs"] > 0]
+    for name in with_macs["name"]:
+        assert f" {name} (" in svg
+    # each point's own element carries its title, in the scatter's order
+    import re
+    titled = re.findall(r'<use [^>]*x="([0-9.]+)"[^>]*><title>#(\d+) ', svg)
+    assert len(titled) == len(with_macs)
+    xs = {int(i): float(x) for x, i in titled}  # x position (log intensity) of layer #i's element
+    by_intensity = with_macs.sort_values("intensity_macs_per_byte", kind="stable")["index"].tolist()
+    assert np.all(np.diff([xs[i] for i in by_intensity]) >= -1e-3)
+
+
+def test_point_tooltips_survive_any_point_count():
+    import re
+    for n in (1, 2, 40):
+        fig, ax = P.new_figure()
+        sc = ax.scatter(np.arange(1, n + 1), np.arange(1, n + 1), marker="x")
+        P._tip_points(sc, [f"pt<{i}>" for i in range(n)])
+        svg = P.figure_to_svg(fig)
+        assert re.findall(r"<title>pt&lt;(\d+)&gt;</title>", svg) == [str(i) for i in range(n)]
+
+
+def test_svg_title_falls_back_when_points_do_not_match():
+    body = '<defs><path id="m1" d="M 0 0"/></defs><g><use xlink:href="#m1" x="1" y="1"/></g>'
+    out = P._title_points(body, ["a", "b"])  # two texts, one element: no guessing
+    assert out.startswith("<title>2 points</title>") and out.endswith(body)
+    assert P._title_points(body, ["a"]).count("<title>a</title>") == 1
+
+
+def test_log_axes_use_plain_numbers():
+    df = F.per_layer("mnv4-conv-m", 5)
+    fig, ax = P.new_figure()
+    P.plot_roofline(ax, df, 5 * 40e9, 40e9)
+    fig.draw_without_rendering()
+    labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
+    labels += [t.get_text() for t in ax.get_xticklabels(minor=True) + ax.get_yticklabels(minor=True) if t.get_text()]
+    assert labels and not [t for t in labels if "$" in t or "10^" in t]
+    assert P._log_tick(1e4) == "10k" and P._log_tick(2e6) == "2M" and P._log_tick(0.05) == "0.05"
+
+
+def test_roofline_annotations_stay_inside_axes():
+    # a ridge near the right edge (coral-edgetpu: RP 4000) puts its labels left of the ridge
+    df = F.per_layer("mnv4-conv-m", 500)
+    for peak, bw in ((2e12, 0.5e9), (5 * 40e9, 40e9)):
+        fig, ax = P.new_figure((5, 3.5))
+        P.plot_roofline(ax, df, peak, bw, legend=False)
+        fig.draw_without_rendering()
+        box = ax.get_window_extent()
+        for t in ax.texts:
+            e = t.get_window_extent()
+            assert box.x0 - 1 <= e.x0 and e.x1 <= box.x1 + 1 and e.y1 <= box.y1 + 1, t.get_text()
+
+
+def test_accuracy_labels_do_not_overlap():
+    sweep = F.sweep()
+    fig = P.figure_accuracy_vs_latency(sweep, ["RP 0", "RP 500"])
+    fig.draw_without_rendering()
+    for ax in fig.axes:
+        boxes = [t.get_window_extent() for t in ax.texts]
+        assert len(boxes) == sweep["model"].nunique()
+        overlaps = [(i, j) for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]
+        assert not overlaps, [(ax.texts[i].get_text(), ax.texts[j].get_text()) for i, j in overlaps]
+
+
+def test_profile_titles_round_the_ridge_point():
+    assert P.point_title("raspberry-pi5", 17.99862, "raspberry-pi5") == "raspberry-pi5 (RP 18)"
+    assert P.point_title("galaxy-s23-gpu", 32.86857, "galaxy-s23-gpu") == "galaxy-s23-gpu (RP 32.87)"
+    assert P.point_title("coral", 4000.0, "coral") == "coral (RP 4000)"
+
+
+def test_figure_time_by_op_type_small_multiples():
+    tables = F.layer_tables(models=("mnv1", "mnv2", "mnv4-conv-m"), rps=(5.0, 50.0, 500.0))
+    fig = P.figure_time_by_op_type(tables, labels={"mnv1": "MobileNetV1"}, titles={"RP 5": "RP 5 - Slow CPU"})
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in visible] == ["RP 5 - Slow CPU", "RP 50", "RP 500"]
+    for ax in visible:  # one bar per model, labelled by model
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["MobileNetV1", "mnv2", "mnv4-conv-m"]
+        assert ax.get_legend() is None
+    assert "Conv2D" in _legend_texts(fig.legends[0])
+    one_model = {k: v for k, v in tables.items() if k[0] == "mnv1"}
+    fig = P.figure_time_by_op_type(one_model)
+    assert len(fig.axes) == 1 and [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["RP 5", "RP 50", "RP 500"]
+
+
+def test_save_figure_lays_out_once(tmp_path):
+    fig, ax = P.new_figure()
+    P.plot_roofline(ax, F.per_layer("mnv1", 50), 2e12, 40e9)
+    P.save_figure(fig, tmp_path / "r")
+    pos = ax.get_position().bounds
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    engine = fig.get_layout_engine()  # frozen after the first format: the SVG reuses the layout
+    assert engine is None or isinstance(engine, PlaceHolderLayoutEngine)
+    P.save_figure(fig, tmp_path / "again", formats=("svg",))
+    assert ax.get_position().bounds == pos

@@ -107,7 +107,8 @@ def test_profile_list_sorted_by_ridge_point(profiles):
     out = render(T.profile_list_table(profiles))
     assert out.index("pixel6-cpu") < out.index("pixel8-edgetpu")
     assert _lines_with(out, "pixel6-cpu", "Pixel 6 CPU", "cpu", "int8", "51.2 GB/s", "31.2", "8.39 MB")
-    assert _lines_with(out, "pixel8-edgetpu", "(est.)", "433.8")
+    assert _lines_with(out, "pixel8-edgetpu", "17.4 TMAC/s*", "433.8")
+    assert "* = estimated" in out
 
 
 def test_profile_panel(profiles):
@@ -135,3 +136,40 @@ def test_compare_table_fits_120_columns_with_all_points():
     out = render(T.compare_table(F.sweep()))
     assert max(len(ln.rstrip()) for ln in out.splitlines()) <= 120
     assert "…" not in out  # nothing truncated
+
+
+def test_compare_table_splits_points_rather_than_cutting():
+    # as many points as `roofsweep compare` with every shipped profile: all values, all names
+    profiles = [(f"profile-{i}-long-name", 10.0 * i + 1) for i in range(14)]
+    sweep = F.sweep(rps=(0.0, 5.0, 500.0), profiles=profiles)
+    share = pd.DataFrame({"model": sweep["model"].unique(), "frontier_share": 0.25})
+    for width in (120, 80):
+        out = render(T.compare_table(sweep, frontier_share=share, title="Cmp"), width=width)
+        assert max(len(ln.rstrip()) for ln in out.splitlines()) <= width
+        assert "…" not in out
+        for name, _ in profiles:
+            assert f" {name} " in out + " "  # headers whole, never folded
+        assert "(points 1/" in out and out.count("MNv4-Conv-M ") >= 2  # model columns repeated
+        assert out.count("25%") == sweep["model"].nunique()  # frontier share once, in the last part
+        assert "Pareto frontier" in out
+    # one table when everything fits
+    out = render(T.compare_table(sweep, points=["RP 5", "RP 500"], title="Cmp"))
+    assert "points 1/" not in out
+
+
+def test_profile_list_never_cuts_names(profiles):
+    long = HardwareProfile("paper-rp500-accelerator", "Paper archetype: accelerator (RP 500), a long text",
+                           "npu", {"int8": 500 * 40e9}, 40e9, "int8", estimated=("peak_macs_per_s.int8",))
+    for width in (120, 90, 80):
+        out = render(T.profile_list_table(profiles + [long]), width=width)
+        assert "paper-rp500-accelerator " in out and "…" not in out
+        assert max(len(ln.rstrip()) for ln in out.splitlines()) <= width
+    # the device text wraps where there is room, and is left out (not cut) where there is not
+    assert "Paper archetype" in render(T.profile_list_table(profiles + [long]), width=120)
+    assert "Paper archetype" not in render(T.profile_list_table(profiles + [long]), width=80)
+
+
+def test_intensity_above_1000_is_plain():
+    from roofsweep.units import fmt_intensity
+
+    assert fmt_intensity(4000.0) == "4000 MAC/B" and fmt_intensity(433.8) == "434 MAC/B"

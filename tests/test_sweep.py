@@ -67,6 +67,28 @@ def test_grid_errors(spec, msg):
         ridge_point_grid(spec)
 
 
+def test_grid_minus_zero_is_zero():
+    for spec in ("-0", "-0,5", [-0.0, 5.0], -0.0):
+        g = ridge_point_grid(spec)
+        assert g[0] == 0 and not np.signbit(g[0]), spec
+
+
+def test_grid_list_items_must_be_numbers_and_errors_stay_short():
+    nested = [[list(range(1000))] * 100]  # a YAML alias bomb looks like this once loaded
+    with pytest.raises(ConfigError, match="ridge-point list item 0 must be a number, got list") as info:
+        ridge_point_grid(nested)
+    assert len(str(info.value)) < 200
+    with pytest.raises(ConfigError, match="flat list"):
+        ridge_point_grid(np.zeros((2, 2)))
+
+
+def test_dense_grid_points_get_distinct_labels():
+    # 'RP 123.457' would name both points: labels grow digits until they differ
+    s = sweep_ridge_points({"pw": table([PW])}, [5, 123.4567, 123.4568], PAPER)
+    assert s["point"].tolist() == ["RP 5", "RP 123.4567", "RP 123.4568"]
+    assert sweep_ridge_points({"pw": table([PW])}, "0,5,500", PAPER)["point"].tolist() == ["RP 0", "RP 5", "RP 500"]
+
+
 def test_point_rates():
     # fixed bandwidth (the paper): peak = RP x 40 GB/s; RP 0 = 200 GMAC/s with free memory
     peak, bw = point_rates([0, 5, 500], PAPER)

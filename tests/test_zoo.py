@@ -517,3 +517,49 @@ def test_bad_callable_specs(monkeypatch, spec, match):
     with pytest.raises(ModelBuildError, match=match) as info:
         build(resolve(spec))
     assert "\n" not in str(info.value)
+
+
+def test_callable_that_exits_is_a_build_error(monkeypatch):
+    monkeypatch.syspath_prepend(str(TESTS_DIR))
+    with pytest.raises(ModelBuildError, match="SystemExit: 3"):
+        build(resolve("_tiny_models:exits"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Explicit input shapes
+
+
+def test_input_shape_batch_comes_from_the_shape():
+    ref = resolve("pkg.mod:fn", input_shape=(4, 3, 96, 96))
+    assert ref.batch == 4 and ref.input_shape == (4, 3, 96, 96)
+    ref = resolve("pkg.mod:fn", batch=8, input_shape=(1, 3, 96, 96))  # a batch option replaces 1
+    assert ref.batch == 8 and ref.input_shape == (8, 3, 96, 96)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"input_shape": (224,)}, "needs the batch first"),
+        ({"input_shape": (4, 3, 96, 96), "batch": 2}, "has batch 4 but batch is 2"),
+        ({"input_shape": (1, 3, 96, 96), "resolution": 128}, "disagrees"),
+        ({"resolution": 0}, "resolution 0 is too small"),  # not silently 224
+    ],
+)
+def test_bad_external_input_shapes(kw, match):
+    with pytest.raises(ModelBuildError, match=match):
+        resolve("pkg.mod:fn", **kw)
+
+
+def test_zoo_models_take_an_input_shape_of_square_rgb_images():
+    ref = resolve("mnv2", input_shape=(2, 3, 96, 96))
+    assert (ref.batch, ref.resolution, ref.label) == (2, 96, "mnv2@96")
+    with pytest.raises(ModelBuildError, match="does not fit mnv2"):
+        resolve("mnv2", input_shape=(1, 1, 96, 96))
+
+
+def test_absurd_width_is_a_build_error_not_a_crash():
+    from roofsweep.trace.api import build_on_meta
+
+    with pytest.raises(ModelBuildError, match="building mnv2 at width 1e\\+09 failed") as info:
+        build_on_meta(resolve("mnv2", width=1e9))
+    assert "\n" not in str(info.value)

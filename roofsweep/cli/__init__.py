@@ -49,7 +49,16 @@ from roofsweep.cli import models as _models  # noqa: E402,F401
 from roofsweep.cli import sweep as _sweep  # noqa: E402,F401
 
 
+def _terminate(signum, _frame) -> None:
+    # SIGTERM (kill, a CI timeout) unwinds like Ctrl-C does, so half-written reports and
+    # cache entries are removed by their cleanup handlers instead of being left behind.
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except RoofsweepError as e:  # raised outside a command (e.g. while parsing)

@@ -21,7 +21,7 @@ def _console(stderr: bool = False) -> Console:
     width = None
     if not (hasattr(stream, "isatty") and stream.isatty()) and "COLUMNS" not in os.environ:
         width = 120
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width, emoji=False)
 
 
 console = _console()

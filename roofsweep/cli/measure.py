@@ -17,8 +17,11 @@ def _set_threads(threads: Optional[int]) -> None:
         return
     from roofsweep.errors import ConfigError
 
-    if threads < 1:
-        raise ConfigError(f"--threads must be >= 1, got {threads}")
+    import os
+
+    most = max(64, 4 * (os.cpu_count() or 1))  # far past this, torch's thread pools exhaust memory or crash
+    if not 1 <= threads <= most:
+        raise ConfigError(f"--threads must be from 1 to {most} on this host, got {threads}")
     import torch
 
     torch.set_num_threads(threads)
@@ -72,13 +75,14 @@ def probe_cmd(
     from roofsweep.report.terminal import profile_panel
 
     target = out
-    if target is None:
-        target = user_profile_dir() / f"{name or 'host-' + hostname_slug()}.yaml"
+    if target is None or target.is_dir():  # a folder gets NAME.yaml, as write_profile does
+        folder = user_profile_dir() if target is None else target
+        target = folder / f"{name or 'host-' + hostname_slug()}.yaml"
     if target.exists() and not force:
         raise OutputError(f"{target}: exists; pass --force to replace it or --out to write elsewhere")
     if target.is_dir():
         raise OutputError(f"{target}: is a folder; give a file path ending in .yaml")
-    check_writable(target.parent)
+    check_writable(target, what="profile", folder=False)
     _set_threads(threads)
     with _Bar() as bar:
         result = probe_host(tuple(d.strip() for d in dtypes.split(",") if d.strip()), progress=bar,
@@ -160,7 +164,7 @@ def validate_cmd(
     from roofsweep.errors import MeasurementError
     from roofsweep.hardware import get_profile
     from roofsweep.measure.latency import measure_model
-    from roofsweep.measure.validate import validate
+    from roofsweep.measure.validate import validate, validation_dtype
     from roofsweep.trace import load_or_trace
 
     specs = [s.strip() for m in models for s in m.split(",") if s.strip()]
@@ -169,12 +173,13 @@ def validate_cmd(
     refs = resolve_models(specs)
     profile = get_profile(hardware)
     cm = cost_model_from(preset.value, overrides)
+    validation_dtype(profile, cm)  # before minutes of measuring
     target = None
     if not no_report:
         from roofsweep.report.bundle import check_writable
 
         target = out or Path("roofsweep-reports") / "validate"
-        check_writable(target)
+        check_writable(target, force=force)
     _set_threads(threads)
     traces = [load_or_trace(r) for r in refs]
     measured = {}

@@ -24,23 +24,24 @@ def _ridge_points(ridge_points: Optional[str], rp_range: Optional[str]):
     from roofsweep.analysis import DEFAULT_TABLE_RPS
     from roofsweep.errors import ConfigError
 
-    if ridge_points and rp_range:
+    if ridge_points is not None and rp_range is not None:
         raise ConfigError("give --ridge-points or --rp-range, not both")
-    return ridge_points or rp_range or DEFAULT_TABLE_RPS
+    spec = ridge_points if ridge_points is not None else rp_range
+    return DEFAULT_TABLE_RPS if spec is None else spec  # an empty spec is an error, not the default
 
 
 def _command_line() -> str:
     return "roofsweep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
-def _out_dir(out: Optional[Path], default_name: str, no_report: bool) -> Optional[Path]:
+def _out_dir(out: Optional[Path], default_name: str, no_report: bool, force: bool = False) -> Optional[Path]:
     """Check the report destination before any work is done."""
     if no_report:
         return None
     from roofsweep.report.bundle import check_writable
 
     target = out if out is not None else DEFAULT_OUT / default_name
-    check_writable(target)
+    check_writable(target, force=force)
     return target
 
 
@@ -98,7 +99,7 @@ def sweep_cmd(
 
     refs = resolve_models([model], width, resolution, batch, parse_shape(input_shape))
     rps = _ridge_points(ridge_points, rp_range)
-    target = _out_dir(out, f"sweep-{refs[0].label}", no_report)
+    target = _out_dir(out, f"sweep-{refs[0].label}", no_report, force)
     a = _analyze(refs, hardware, rps, preset.value, overrides)
     m = a.models[0]
     renderables = []
@@ -146,7 +147,7 @@ def compare_cmd(
 
     refs = resolve_models(models, None, resolution)
     rps = _ridge_points(ridge_points, rp_range)
-    target = _out_dir(out, "compare", no_report)
+    target = _out_dir(out, "compare", no_report, force)
     a = _analyze(refs, hardware, rps, preset.value, overrides)
     renderables = []
     if fmt == Format.table:
@@ -157,7 +158,7 @@ def compare_cmd(
     emit(_long_rows(a), fmt, renderables)
     for note in a.notes:
         warn(note)
-    written = _write_report(a, target, force)
+    written = _write_report(a, target, force, chosen_profiles=bool(hardware))
     if written is not None:
         info(f"report: {written / 'index.html'}")
 
@@ -180,7 +181,7 @@ def run_cmd(
     from roofsweep.report.terminal import compare_table
 
     exp = load_experiment(config)
-    target = _out_dir(out or exp.out, exp.name, no_report)
+    target = _out_dir(out or exp.out, exp.name, no_report, force)
     with progress(len(exp.models), "tracing") as step:
         results = load_models(exp.models, progress=lambda r: step(r.label))
     a = analyze(results, hardware=exp.hardware, ridge_points=exp.ridge_points, preset=exp.preset,
@@ -192,6 +193,6 @@ def run_cmd(
     emit(_long_rows(a), fmt, renderables)
     for note in a.notes:
         warn(note)
-    written = _write_report(a, target, force, title=exp.title)
+    written = _write_report(a, target, force, title=exp.title, chosen_profiles=bool(exp.hardware))
     if written is not None:
         info(f"report: {written / 'index.html'}")

@@ -437,6 +437,12 @@ def _build(data: Any, p: _Problems, path: str | None) -> HardwareProfile | None:
                                  "ridge_point", "default_dtype"})
     if triple_ok:
         bandwidth = _resolve_triple(p, peaks, bandwidth, bw_field, ridge, ridge_fields, default_dtype)
+        if bandwidth is not None and math.isfinite(bandwidth):
+            for dtype, peak in peaks.items():  # finite inputs can still give a 0 or infinite quotient
+                rp = peak / bandwidth
+                if not math.isfinite(peak) or not math.isfinite(rp) or rp == 0:
+                    p.add(f"peak_macs_per_s.{dtype}", f"{peak:g} MAC/s against {bandwidth:g} bytes/s gives "
+                          f"ridge point {rp:g} MAC/byte, out of range; check the units")
 
     if default_dtype is not None and triple_ok and peaks and default_dtype not in peaks:
         p.add("default_dtype", f"'{default_dtype}' has no peak; dtypes with a peak: {', '.join(peaks)}")

@@ -291,15 +291,15 @@ def measure_module(
     _materialise(model)
     folded = fold_batchnorms(model, layers) if fold_bn else []
     model.eval()
-    if isinstance(example_input, torch.Tensor):
-        x = example_input
-    else:
-        shape = tuple(int(s) for s in example_input)
-        x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
     hook_warmup = min(warmup, 2)  # the hooked run follows a warm model
     total = warmup + repeats + (hook_warmup + per_layer_repeats if per_layer else 0)
     flushed = bool(flush_denormal and torch.set_flush_denormal(True))
     try:
+        if isinstance(example_input, torch.Tensor):
+            x = example_input
+        else:  # inside the try: an input too large for memory is a one-line error
+            shape = tuple(int(s) for s in example_input)
+            x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
         model = model.to(dev)
         x = x.to(dev)
         if memory_format == "channels_last" and x.dim() == 4:
@@ -317,7 +317,7 @@ def measure_module(
                     warmup + repeats, total)
     except MeasurementError:
         raise
-    except (RuntimeError, ValueError, TypeError, NotImplementedError, AssertionError) as exc:
+    except (RuntimeError, ValueError, TypeError, NotImplementedError, AssertionError, MemoryError) as exc:
         raise MeasurementError(f"{label} cannot run on {dev}: {_one_line(exc)}") from exc
     finally:
         if flushed:

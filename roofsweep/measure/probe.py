@@ -267,6 +267,13 @@ def probe_host(
         repeats = 3 if quick else 5
     if repeats < 1 or warmup < 0:
         raise MeasurementError(f"repeats must be >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    if name is not None:  # checked before minutes of measuring, not when the profile is written
+        from roofsweep.hardware.loader import NAME_RE
+
+        if not NAME_RE.match(name):
+            raise MeasurementError(
+                f"profile name must be a lower-case slug matching [a-z0-9][a-z0-9._-]*, got {name!r}"
+            )
     sizes = tuple(gemm_sizes) if gemm_sizes else (QUICK_GEMM_SIZES if quick else DEFAULT_GEMM_SIZES)
     if any(int(s) < 16 for s in sizes):
         raise MeasurementError(f"GEMM sizes must be >= 16, got {list(sizes)}")

@@ -210,6 +210,22 @@ def _per_row(layers: pd.DataFrame, per: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def validation_dtype(profile, cost_model="default", dtype: str | None = None) -> str:
+    """The dtype ``validate`` evaluates ``profile`` at; ``MeasurementError`` if the profile has no
+    peak for it (call it before measuring, so a bad combination fails in seconds, not minutes)."""
+    from roofsweep.costmodel import get_preset
+
+    cm = get_preset(cost_model) if isinstance(cost_model, str) else cost_model
+    dt = dtype or cm.resolve_dtype(profile)
+    have = list(getattr(profile, "peak_macs_per_s", {}) or {})
+    if have and dt not in have:
+        raise MeasurementError(
+            f"hardware profile '{profile.name}' has no peak MAC/s for dtype {dt} (has: {', '.join(have)}); "
+            "set the cost model's dtype to one it has"
+        )
+    return dt
+
+
 def validate(
     models: Sequence,
     profile,
@@ -236,7 +252,7 @@ def validate(
             f"validation needs at least {MIN_MODELS} models to rank, got {len(models)}")
     if not isinstance(measured, Mapping) and len(measured) != len(models):
         raise MeasurementError(f"{len(models)} models but {len(measured)} measurements")
-    dt = dtype or cm.resolve_dtype(profile)
+    dt = validation_dtype(profile, cm, dtype)
     peak = profile.peak(dt)
     bw = float(profile.bandwidth_bytes_per_s)
     notes: list[str] = []

@@ -16,6 +16,42 @@ from roofsweep.report.data import ReportData
 from roofsweep.units import fmt_bytes, fmt_intensity, fmt_macs
 
 MAX_ROOFLINE_PANELS = 8
+MAX_PROFILE_PANELS = 12  # accuracy-vs-latency panels on profiles
+MAX_OP_PANELS = 12  # time-by-op-type panels (ridge points + profiles)
+
+
+def distinct_profile_points(analysis) -> list[str]:
+    """The profiles of the analysis, by ridge point, less those identical (dtype, peak and
+    bandwidth) to a point of the ridge-point sweep - e.g. the paper archetype profiles, which
+    would repeat a ridge-point panel."""
+    ps = analysis.profile_sweep
+    if not len(ps):
+        return []
+    rp_keys = {_rate_key(r) for _, r in analysis.rp_sweep.drop_duplicates("point").iterrows()}
+    first = ps.drop_duplicates("point").sort_values("ridge_point", kind="stable")
+    return [str(r["point"]) for _, r in first.iterrows() if _rate_key(r) not in rp_keys]
+
+
+def _rate_key(row) -> tuple:
+    return (str(row.get("dtype", "")), float(row["peak_macs_per_s"]), float(row["bandwidth_bytes_per_s"]))
+
+
+def _duplicates_note(analysis, kept: list[str]) -> str:
+    ps = analysis.profile_sweep
+    dropped = [p for p in dict.fromkeys(ps["point"]) if p not in kept] if len(ps) else []
+    return (f" Not repeated here: {', '.join(dropped)} (the same as a ridge-point panel)." if dropped else "")
+
+
+def spread_pick(items: list, n: int) -> list:
+    """``n`` of ``items`` (all if they fit), evenly spread from first to last, order kept."""
+    if n <= 0:
+        return []
+    if len(items) <= n:
+        return list(items)
+    if n == 1:
+        return [items[0]]
+    idx = sorted({round(i * (len(items) - 1) / (n - 1)) for i in range(n)})
+    return [items[i] for i in idx]
 
 
 def roofline_points(analysis, chosen_profiles: bool) -> list[str]:
@@ -65,20 +101,32 @@ def build_report(analysis, command: str, title: str | None = None,
                       ignore_index=True)
     plots.plot_latency_vs_ridge_point(ax, curve, analysis.profiles or None)
     figures["latency_vs_ridge_point"] = fig
+    held = plots._held_text(analysis.rp_curve[analysis.rp_curve["ridge_point"] > 0], " ") or " "
     captions["latency_vs_ridge_point"] = (
-        "Roofline latency across ridge points at fixed bandwidth; dotted lines mark the hardware profiles."
-    )
+        f"Lines: roofline latency of each model across the ridge-point sweep ({held.strip()}, the peak "
+        "scaling with the ridge point). Dotted verticals: the hardware profiles' ridge points; crosses: "
+        "each model on a profile at that profile's own peak and bandwidth, so a cross sits above or "
+        "below its model's line by how the profile's bandwidth compares with the sweep's."
+        if len(analysis.profile_sweep) else
+        f"Roofline latency of each model across the ridge-point sweep ({held.strip()})."
+    ).replace(" ()", "")
 
     has_top1 = sweep["top1"].notna().sum() >= 2
     if len(models) > 1 and has_top1:
         points = [p for p in dict.fromkeys(analysis.rp_sweep["point"])]
         figures["accuracy_vs_latency"] = plots.figure_accuracy_vs_latency(analysis.rp_sweep, points)
         captions["accuracy_vs_latency"] = "ImageNet top-1 vs roofline latency at each ridge point; Pareto frontier marked."
-        if len(analysis.profile_sweep):
-            prof_points = list(dict.fromkeys(analysis.profile_sweep["point"]))[:12]
-            figures["accuracy_vs_latency_profiles"] = plots.figure_accuracy_vs_latency(
-                analysis.profile_sweep, prof_points)
-            captions["accuracy_vs_latency_profiles"] = "The same on hardware profiles."
+        prof_points = distinct_profile_points(analysis)
+        if prof_points:
+            shown = spread_pick(prof_points, MAX_PROFILE_PANELS)
+            fig = plots.figure_accuracy_vs_latency(analysis.profile_sweep, shown)
+            fig.suptitle("Roofline latency vs accuracy on hardware profiles")
+            figures["accuracy_vs_latency_profiles"] = fig
+            captions["accuracy_vs_latency_profiles"] = (
+                "The same on hardware profiles, each at its own peak and bandwidth, by ridge point"
+                + (f" ({len(shown)} of {len(prof_points)} profiles, spread across the ridge points; "
+                   "all are in the table below)." if len(shown) < len(prof_points) else ".")
+                + _duplicates_note(analysis, prof_points))
 
     pl = analysis.per_layer
     layer_points = [p for p in dict.fromkeys(pl.loc[pl["hardware"].fillna("") == "", "point"])]
@@ -88,11 +136,19 @@ def build_report(analysis, command: str, title: str | None = None,
                                                           titles=titles)
     captions["layer_latency"] = "Per-layer roofline latency (conv, depthwise and FC layers), one row per ridge point."
 
-    fig, ax = plots.new_figure((max(7.5, 0.45 * len(models) * (len(layer_points) + len(analysis.profiles)) + 3), 4.8))
     frames = {(m, p): g for (m, p), g in pl.groupby(["model", "point"], sort=False)}
-    plots.plot_time_by_op_type(ax, frames, share=True)
-    figures["time_by_op_type"] = fig
-    captions["time_by_op_type"] = "Share of roofline latency by op type, per model and point."
+    prof_points = distinct_profile_points(analysis)
+    op_points = layer_points + spread_pick(prof_points, MAX_OP_PANELS - len(layer_points))
+    shown_frames = {(m, p): frames[(m, p)] for p in op_points for m in models if (m, p) in frames}
+    rp_of = dict(zip(sweep["point"], sweep["ridge_point"]))
+    hw_points = set(analysis.profile_sweep["point"]) if len(analysis.profile_sweep) else set()
+    figures["time_by_op_type"] = plots.figure_time_by_op_type(
+        shown_frames, share=True, labels=titles, points=op_points,
+        titles={p: plots.point_title(p, rp_of.get(p), "hw" if p in hw_points else "") for p in op_points})
+    n_prof = len(op_points) - len(layer_points)
+    captions["time_by_op_type"] = "Share of roofline latency by op type, per model and point" + (
+        f" ({n_prof} of {len(prof_points)} hardware profiles, spread across the ridge points)."
+        if n_prof < len(prof_points) else ".")
 
     rpoints = roofline_points(analysis, chosen_profiles)
     for m in models[:4]:
@@ -109,7 +165,11 @@ def build_report(analysis, command: str, title: str | None = None,
         summary.append((m.label, f"{fmt_macs(t['macs'])}, {m.trace.params:,} params, weights {fmt_bytes(t['weight_bytes'])}, "
                                  f"activations {fmt_bytes(t['activation_bytes'])} ({t['dtype']}), "
                                  f"mean intensity {fmt_intensity(t['intensity_macs_per_byte'])}"))
-    layer_tables = {(m, p): g.reset_index(drop=True) for (m, p), g in frames.items()}
+    # Per-layer tables (HTML and layers/*.csv): every point for one model; for several models the
+    # ridge points and the profiles the user chose - all ~20 shipped profiles x N models would
+    # make a page of many megabytes (the sweep.csv still has every model on every profile).
+    keep = set(layer_points) | ({p.name for p in analysis.profiles} if chosen_profiles or len(models) == 1 else set())
+    layer_tables = {(m, p): g.reset_index(drop=True) for (m, p), g in frames.items() if p in keep}
     report = ReportData(
         title=title or ("roofsweep: " + ", ".join(models)),
         command=command,

@@ -3,8 +3,11 @@
 Everything is built in a hidden temporary sibling of the target (same filesystem), then renamed
 into place. An existing report is never partly overwritten: without ``force`` the new one goes
 to a timestamped sibling (``report-20250101-120000``, then ``-2``, ``-3``...); with ``force``
-the old folder is renamed aside, the new one renamed in, and only then the old one deleted. On
-any exception - KeyboardInterrupt included - the temporary folder is removed.
+the old folder is renamed aside, the new one renamed in, and only then the old one deleted -
+and only if the old folder is a roofsweep report (it has ``summary.json`` and ``index.html``):
+``--force`` never deletes a folder roofsweep did not write. On any exception - KeyboardInterrupt
+included - the temporary folder, and any parent folders created for the report, are removed;
+an ``OSError`` (disk full...) becomes a one-line ``OutputError``.
 
 Folder contents::
 
@@ -32,7 +35,7 @@ from roofsweep.errors import OutputError
 from roofsweep.report.data import ReportData
 from roofsweep.report.export import to_csv
 from roofsweep.report.html import render_html, slug
-from roofsweep.report.plots import figure_to_svg
+from roofsweep.report.plots import figure_to_svg, freeze_layout
 
 TMP_PREFIX = ".roofsweep-tmp-"
 OLD_PREFIX = ".roofsweep-old-"
@@ -47,23 +50,34 @@ def _nearest_existing(path: Path) -> Path:
     return p
 
 
-def check_writable(out_dir: str | os.PathLike) -> Path:
-    """Fail early, with one line naming the path and the reason, if a report cannot be written
-    to ``out_dir``; returns the absolute path. Creates nothing that outlives the check."""
+def check_writable(out_dir: str | os.PathLike, what: str = "report", folder: bool = True,
+                   force: bool = False) -> Path:
+    """Fail early, with one line naming the path and the reason, if a ``what`` cannot be written
+    to ``out_dir`` (a folder, or a file when ``folder`` is False); returns the absolute path.
+    With ``force``, an existing non-empty folder must be a roofsweep report (it gets replaced).
+    Creates nothing that outlives the check."""
     out = Path(out_dir).expanduser().absolute()
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"cannot write report to '{out}': it exists and is not a folder")
+    if folder and out.exists() and not out.is_dir():
+        raise OutputError(f"cannot write {what} to '{out}': it exists and is not a folder")
+    if folder and force and out.is_dir() and any(out.iterdir()) and not is_report(out):
+        raise OutputError(f"--force replaces only a roofsweep report; '{out}' is a folder roofsweep did not "
+                          "write (choose another --out)")
     parent = out.parent
     base = _nearest_existing(parent)
     if not base.is_dir():
-        raise OutputError(f"cannot write report to '{out}': '{base}' is a file, not a folder")
+        raise OutputError(f"cannot write {what} to '{out}': '{base}' is a file, not a folder")
     try:  # a real probe: permission bits do not stop root, read-only filesystems do
         probe = tempfile.mkdtemp(dir=base, prefix=".roofsweep-probe-")
     except OSError as exc:
         reason = "read-only or not writable" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
-        raise OutputError(f"cannot write report to '{out}': cannot create files in '{base}' ({reason})") from None
+        raise OutputError(f"cannot write {what} to '{out}': cannot create files in '{base}' ({reason})") from None
     os.rmdir(probe)
     return out
+
+
+def is_report(folder: Path) -> bool:
+    """A folder roofsweep wrote (what ``--force`` may replace)."""
+    return (folder / "summary.json").is_file() and (folder / "index.html").is_file()
 
 
 def _umask() -> int:
@@ -102,6 +116,7 @@ def _write_contents(folder: Path, report: ReportData, figures: Mapping[str, Figu
     for name, fig in figures.items():
         stem = _unique(slug(name), used)
         fig.savefig(fig_dir / f"{stem}.png", format="png", dpi=100)
+        freeze_layout(fig)  # the PNG's layout serves the SVG too: one layout pass, not two
         svg = figure_to_svg(fig, id_salt=stem)
         (fig_dir / f"{stem}.svg").write_text(svg, encoding="utf-8")
         files += [f"figures/{stem}.png", f"figures/{stem}.svg"]
@@ -129,16 +144,26 @@ def write_report(out_dir: str | os.PathLike, report: ReportData, figures: Mappin
     """Write the report folder for ``report`` (and ``figures``, saved as PNG + SVG and embedded in
     the HTML) at ``out_dir`` and return the folder actually written (see the module docstring
     for what happens when ``out_dir`` exists). Raises OutputError if it cannot be written."""
-    target = check_writable(out_dir)
+    target = check_writable(out_dir, force=force)
     parent = target.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=TMP_PREFIX))
+    created = [p for p in [parent, *parent.parents] if not p.exists()]
+    tmp = None
     try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=TMP_PREFIX))
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; a report should be readable as usual
         _write_contents(tmp, report, figures or {})
         return _move_into_place(tmp, target, force)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException as exc:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for p in created:  # innermost first: only folders this call created, and only if empty
+            try:
+                p.rmdir()
+            except OSError:
+                break
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write report to '{target}': {exc.strerror or exc}") from None
         raise
 
 
@@ -170,4 +195,4 @@ def _move_into_place(tmp: Path, target: Path, force: bool) -> Path:
     return target
 
 
-__all__ = ["write_report", "check_writable", "TMP_PREFIX"]
+__all__ = ["write_report", "check_writable", "is_report", "TMP_PREFIX"]

@@ -217,7 +217,8 @@ def sweep_pivot_html(sweep_df: pd.DataFrame) -> str:
     head = ['<th scope="col">model</th>', '<th scope="col">family</th>', '<th scope="col" class="num">top-1</th>',
             '<th scope="col" class="num">MACs</th>']
     for p in points:
-        sub = f"profile, RP {_g(rp_of.get(p))}" if p in hw else "ridge point"
+        rp = _num(rp_of.get(p))
+        sub = f"profile, RP {'-' if rp is None else f'{rp:.4g}'}" if p in hw else "ridge point"
         head.append(f'<th scope="col" class="num">{_e(p)}<br><span class="muted">{_e(sub)}</span></th>')
     cells = {(str(m), str(p)): r for (m, p), r in
              sweep_df.set_index([sweep_df["model"].astype(str), sweep_df["point"].astype(str)]).iterrows()}

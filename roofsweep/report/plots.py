@@ -14,6 +14,7 @@ elements, which browsers show as tooltips in the HTML report.
 from __future__ import annotations
 
 import io
+from html import escape
 import math
 import re
 import weakref
@@ -31,10 +32,10 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, NullLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory, offset_copy  # noqa: E402
 
-from roofsweep.units import fmt_intensity, fmt_macs, fmt_rate, fmt_time  # noqa: E402
+from roofsweep.units import fmt_bandwidth, fmt_intensity, fmt_macs, fmt_rate, fmt_time  # noqa: E402
 
 # Paper Fig. 2 colours; any other family takes the next colour of OTHER_COLORS.
 FAMILY_COLORS: dict[str, str] = {
@@ -66,7 +67,7 @@ _LINESTYLES = ("-", "--", ":", "-.")
 _OUTSIDE_RIGHT = dict(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small")
 
 # Hover text of artists, read back by figure_to_svg. Weak keys: dies with the figure.
-_TOOLTIPS: "weakref.WeakKeyDictionary[object, str]" = weakref.WeakKeyDictionary()
+_TOOLTIPS: "weakref.WeakKeyDictionary[object, str | list[str]]" = weakref.WeakKeyDictionary()
 _tip_ids = count()
 
 
@@ -75,6 +76,17 @@ def _tip(artist, text: str):
     artist.set_gid(f"rstip-{next(_tip_ids)}")
     _TOOLTIPS[artist] = text
     return artist
+
+
+def _tip_points(collection, texts: Sequence[str]):
+    """Attach one hover text per point of a scatter (``PathCollection``), in offset order.
+
+    One artist for many points draws far faster than one Line2D per point; ``figure_to_svg``
+    gives each point's SVG element its own ``<title>``. Only finite offsets may be passed to the
+    scatter (matplotlib skips the others when drawing, which would shift the texts)."""
+    collection.set_gid(f"rstip-{next(_tip_ids)}")
+    _TOOLTIPS[collection] = list(texts)
+    return collection
 
 
 # --------------------------------------------------------------------------------- helpers
@@ -110,7 +122,7 @@ def _no_data(ax: Axes, what: str = "no data to plot") -> None:
 def point_title(point: str, ridge_point: float | None = None, hardware: str = "") -> str:
     """``RP 5 - Slow CPU`` for the paper's named points; ``pixel6-cpu (RP 31.2)`` for profiles."""
     if hardware:
-        return f"{point} (RP {ridge_point:g})" if ridge_point is not None and math.isfinite(ridge_point) else point
+        return f"{point} (RP {_rp_text(ridge_point)})" if ridge_point is not None and math.isfinite(ridge_point) else point
     if ridge_point is not None and ridge_point in PAPER_POINT_NAMES:
         return f"{point} \N{EN DASH} {PAPER_POINT_NAMES[ridge_point]}"
     return point
@@ -149,7 +161,26 @@ def _minor_tick(v: float, _pos=None) -> str:
     if v <= 0:
         return ""
     lead = round(v / 10 ** math.floor(math.log10(v)), 6)
-    return f"{v:g}" if lead in (2.0, 5.0) else ""
+    return _log_tick(v) if lead in (2.0, 5.0) else ""
+
+
+def _log_tick(v: float, _pos=None) -> str:
+    """Plain tick numbers for log axes: 0.01, 1, 100, 1000, 10k, 1M (no mathtext: it is slow to
+    lay out and ``4x10^2`` minor labels crowd an axis)."""
+    if v <= 0 or not math.isfinite(v):
+        return ""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e4, "k")):
+        if v >= scale:
+            return f"{v / (1e3 if suffix == 'k' else scale):g}{suffix}"
+    return f"{v:g}"
+
+
+def _plain_log_axis(axis, lo: float | None = None, hi: float | None = None) -> None:
+    """Plain-number labels on a log ``axis``; the 2x / 5x minor ticks are labelled only when the
+    axis spans under two decades (given ``lo`` / ``hi``, else never), where few majors show."""
+    axis.set_major_formatter(FuncFormatter(_log_tick))
+    few_majors = lo is not None and hi is not None and lo > 0 and hi > lo and math.log10(hi / lo) < 2
+    axis.set_minor_formatter(FuncFormatter(_minor_tick) if few_majors else NullFormatter())
 
 
 def plot_accuracy_vs_latency(ax: Axes, sweep_df: pd.DataFrame, point: str, *, legend: bool = True,
@@ -186,9 +217,6 @@ def plot_accuracy_vs_latency(ax: Axes, sweep_df: pd.DataFrame, point: str, *, le
             (mk,) = ax.plot([r["latency_ms"]], [r["top1"]], "o", color=colors[fam], ms=6, zorder=3)
             _tip(mk, f"{_label(r)} ({fam}): top-1 {r['top1']:.1f}%, latency {fmt_time(r['latency_s'])}"
                      + (", on the Pareto frontier" if bool(r.get("on_frontier", False)) else ""))
-            if annotate:
-                ax.annotate(_label(r), (r["latency_ms"], r["top1"]), xytext=(4, 3),
-                            textcoords="offset points", fontsize=7, color=colors[fam], zorder=4)
         handles.append(Line2D([], [], color=colors[fam], marker="o", label=str(fam)))
     if "on_frontier" in rows:
         fr = rows[rows["on_frontier"].astype(bool)].sort_values("latency_ms")
@@ -197,9 +225,63 @@ def plot_accuracy_vs_latency(ax: Axes, sweep_df: pd.DataFrame, point: str, *, le
             ax.plot(fr["latency_ms"], fr["top1"], "o", ms=11, mfc="none", mec="black", mew=1.2, zorder=5)
             handles.append(Line2D([], [], ls="--", color="black", marker="o", mfc="none", label="Pareto frontier"))
     ax.margins(x=0.12, y=0.08)
+    if annotate:
+        _place_labels(ax, rows["latency_ms"].to_numpy(float), rows["top1"].to_numpy(float),
+                      [_label(r) for _, r in rows.iterrows()], [colors[f] for f in rows["family"]])
     if legend:
         ax.legend(handles=handles, **_OUTSIDE_RIGHT)
     return ax
+
+
+# label offsets tried in turn (points): right-above, right-below, left-above, left-below, above, below
+_LABEL_SPOTS = ((4, 2, "left", "bottom"), (4, -2, "left", "top"), (-4, 2, "right", "bottom"),
+                (-4, -2, "right", "top"), (0, 6, "center", "bottom"), (0, -6, "center", "top"))
+
+
+def _place_labels(ax: Axes, xs: np.ndarray, ys: np.ndarray, labels: Sequence[str], colors: Sequence[str],
+                  fontsize: float = 7.0) -> None:
+    """Label each point where it overlaps the fewest markers and earlier labels and stays inside
+    the axes: greedy over a few spots around the point. Works in points on the axes as sized
+    before layout (an estimate; constrained layout changes it a little), with text extents
+    estimated from the character count, so no draw is needed."""
+    fig = ax.figure
+    pos = ax.get_position()
+    w_pt = max(1.0, fig.get_figwidth() * pos.width * 72)
+    h_pt = max(1.0, fig.get_figheight() * pos.height * 72)
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()  # autoscaled limits, margins included
+    logx = ax.get_xscale() == "log"
+
+    def fx(x: float) -> float:
+        return (math.log(x / x0) / math.log(x1 / x0)) if logx else (x - x0) / (x1 - x0)
+
+    px = np.array([fx(x) * w_pt for x in xs])
+    py = (ys - y0) / (y1 - y0) * h_pt
+    r = 6.0  # marker (with the frontier ring) half-size in points
+    markers = [(x - r, y - r, x + r, y + r) for x, y in zip(px, py)]
+    taken: list[tuple] = []  # labels placed so far
+    h = fontsize * 1.25
+    for i in sorted(range(len(xs)), key=lambda i: (px[i], -py[i])):
+        w = fontsize * 0.58 * len(labels[i])
+        best, best_score = _LABEL_SPOTS[0], math.inf
+        for spot in _LABEL_SPOTS:
+            dx, dy, ha, va = spot
+            bx0 = px[i] + dx - {"left": 0, "right": w, "center": w / 2}[ha]
+            by0 = py[i] + dy - (h if va == "top" else 0)
+            box = (bx0, by0, bx0 + w, by0 + h)
+            score = sum(_overlap(box, t) for t in taken) + sum(
+                _overlap(box, m) for j, m in enumerate(markers) if j != i)
+            outside = (max(0, -box[0]) + max(0, box[2] - w_pt)) * h + (max(0, -box[1]) + max(0, box[3] - h_pt)) * w
+            score += 3 * outside
+            if score < best_score - 1e-9:
+                best, best_score, best_box = spot, score, box
+        taken.append(best_box)
+        dx, dy, ha, va = best
+        ax.annotate(labels[i], (xs[i], ys[i]), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                    fontsize=fontsize, color=colors[i], zorder=4)
+
+
+def _overlap(a: tuple, b: tuple) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 def figure_accuracy_vs_latency(sweep_df: pd.DataFrame, points: Sequence[str] | None = None,
@@ -238,7 +320,9 @@ def plot_layer_latency(ax: Axes, per_layer_df: pd.DataFrame, *, op_types: Sequen
     """Paper Fig. 3: per-layer roofline latency (us) against layer index, bars coloured by op type.
 
     ``op_types`` limits the layers drawn (the paper draws ``("conv2d", "dwconv2d", "fc")``);
-    default: all.
+    default: all. As in the paper, the x axis counts only the layers drawn, consecutively from
+    0, so rows left out (memory-only ops) leave no gaps; the LayerTable's own index is kept in
+    each bar's hover text.
     """
     df = per_layer_df
     if op_types is not None:
@@ -254,14 +338,16 @@ def plot_layer_latency(ax: Axes, per_layer_df: pd.DataFrame, *, op_types: Sequen
     if df.empty:
         _no_data(ax)
         return ax
+    df = df.sort_values("index", kind="stable").assign(_x=np.arange(len(df)))
     for op in _ordered_ops(df["op_type"]):
         g = df[df["op_type"] == op]
-        bars = ax.bar(g["index"], g["time_s"] * 1e6, width=0.85, color=op_color(op),
+        bars = ax.bar(g["_x"], g["time_s"] * 1e6, width=0.85, color=op_color(op),
                       label=OP_LABELS.get(op, op))
         for rect, (_, r) in zip(bars, g.iterrows()):
             bound = f", {r['bound']}-bound" if "bound" in r else ""
-            _tip(rect, f"#{r['index']} {r['name']} ({op}): {fmt_time(r['time_s'])}{bound}, {fmt_macs(r['macs'])}")
-    ax.set_xlim(df["index"].min() - 1, df["index"].max() + 1)
+            _tip(rect, f"layer {r['_x']} (#{r['index']} in the layer table) {r['name']} ({op}): "
+                       f"{fmt_time(r['time_s'])}{bound}, {fmt_macs(r['macs'])}")
+    ax.set_xlim(-1, len(df))
     if legend:
         ax.legend(**_OUTSIDE_RIGHT)
     return ax
@@ -280,7 +366,11 @@ def figure_layer_latency(per_layer: Mapping[tuple[str, str], pd.DataFrame], *,
     models = list(models) if models is not None else list(dict.fromkeys(m for m, _ in per_layer))
     points = list(points) if points is not None else list(dict.fromkeys(p for _, p in per_layer))
     nrows, ncols = max(1, len(points)), max(1, len(models))
-    fig = Figure(figsize=(panel_size[0] * ncols + 1.6, panel_size[1] * nrows + 0.5), layout="constrained")
+    # one or two models: panels wide enough for their bars (up to ~20 layers per inch)
+    most = max((int(df["op_type"].isin(op_types).sum()) if op_types is not None else len(df)
+                for df in per_layer.values()), default=0)
+    width = panel_size[0] if ncols > 2 else min(9.0, max(panel_size[0], most / 20))
+    fig = Figure(figsize=(width * ncols + 1.6, panel_size[1] * nrows + 0.5), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey="row")
     ops_seen: list[str] = []
     for i, point in enumerate(points):
@@ -332,12 +422,14 @@ def plot_latency_vs_ridge_point(ax: Axes, sweep_df: pd.DataFrame, profiles=None,
 
     Curves use the pure-RP rows (``hardware == ""``); RP 0 cannot sit on a log axis and is left
     out. Each profile gets a dotted vertical line at its ridge point, its name above the axes
-    (spread apart where profiles crowd), and its own sweep rows (if any) a cross on each model's
-    curve.
+    (spread apart where profiles crowd), and its own sweep rows (if any) a cross per model.
+    The curves hold one of peak or bandwidth fixed (the paper: 40 GB/s) while a profile's cross
+    is at its own peak and bandwidth, so a cross sits off its curve by the profile's bandwidth
+    ratio; the legend says which is which.
     """
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_title("Roofline latency across ridge points")
+    ax.set_title("Roofline latency vs ridge point")
     ax.set_xlabel("Ridge point (MAC/byte)")
     ax.set_ylabel("Roofline latency (ms)")
     ax.grid(True, which="major", alpha=0.3)
@@ -358,23 +450,52 @@ def plot_latency_vs_ridge_point(ax: Axes, sweep_df: pd.DataFrame, profiles=None,
         if not g.empty:
             (line,) = ax.plot(g["ridge_point"], g["latency_s"] * 1e3, lw=1.6, label=label, **style)
             lo, hi = g.iloc[0], g.iloc[-1]
-            _tip(line, f"{label}: {fmt_time(lo['latency_s'])} at RP {lo['ridge_point']:g}, "
-                       f"{fmt_time(hi['latency_s'])} at RP {hi['ridge_point']:g}")
+            _tip(line, f"{label}, ridge-point sweep{_held_text(g, ', ')}: {fmt_time(lo['latency_s'])} at RP "
+                       f"{_rp_text(lo['ridge_point'])}, {fmt_time(hi['latency_s'])} at RP {_rp_text(hi['ridge_point'])}")
             drawn += 1
         h = hw_rows[hw_rows["model"] == m]
-        for _, r in h.iterrows():
-            (mk,) = ax.plot([r["ridge_point"]], [r["latency_s"] * 1e3], "x", ms=6, mew=1.5, color=colors[fam])
-            _tip(mk, f"{label} on {r['point']}: {fmt_time(r['latency_s'])} (RP {r['ridge_point']:g})")
+        if not h.empty:  # one artist per model: far faster to draw than one per cross
+            sc = ax.scatter(h["ridge_point"], h["latency_s"] * 1e3, marker="x", s=36, linewidths=1.5,
+                            color=colors[fam], zorder=3)
+            _tip_points(sc, [f"{label} on {r['point']} (its own peak and bandwidth): {fmt_time(r['latency_s'])}, "
+                             f"RP {_rp_text(r['ridge_point'])}" for _, r in h.iterrows()])
     if not drawn and hw_rows.empty:
         _no_data(ax)
         return ax
     _mark_profiles(ax, [p for p in _profile_points(sweep_df, profiles) if p[1] > 0 and math.isfinite(p[1])])
+    lo, hi = ax.get_xlim()
+    _plain_log_axis(ax.xaxis, lo, hi)
+    lo, hi = ax.get_ylim()
+    _plain_log_axis(ax.yaxis, lo, hi)
     if legend:
         handles, _ = ax.get_legend_handles_labels()
         if not hw_rows.empty:
-            handles.append(Line2D([], [], ls="", marker="x", color="0.3", label="model on a profile"))
+            # the curves and the crosses answer different questions: say which is which
+            held = _held_text(curves, "\n")
+            if drawn:
+                handles.append(Line2D([], [], color="0.3", lw=1.6, label="ridge-point sweep" + held))
+            handles.append(Line2D([], [], ls="", marker="x", color="0.3", label=PROFILE_CROSS_LABEL))
         ax.legend(handles=handles, **_OUTSIDE_RIGHT)
     return ax
+
+
+PROFILE_CROSS_LABEL = "model on a profile\n(its own peak and\nbandwidth)"
+
+
+def _rp_text(rp: float) -> str:
+    """A ridge point for labels: 4 significant digits at most (``18``, ``32.87``, ``4000``)."""
+    return f"{float(rp):.4g}" if abs(float(rp)) < 1e4 else f"{float(rp):.0f}"
+
+
+def _held_text(curves: pd.DataFrame, sep: str) -> str:
+    """What the ridge-point sweep holds fixed (``bandwidth fixed at 40 GB/s``), from its rows."""
+    for col, what, fmt in (("bandwidth_bytes_per_s", "bandwidth", fmt_bandwidth), ("peak_macs_per_s", "peak", fmt_rate)):
+        if col in curves and len(curves):
+            v = pd.to_numeric(curves[col], errors="coerce")
+            v = v[np.isfinite(v)]
+            if len(v) and np.allclose(v, v.iloc[0], rtol=1e-9):
+                return f"{sep}{what} fixed at {fmt(float(v.iloc[0]))}"
+    return ""
 
 
 def _spread(targets: Sequence[float], gap: float, lo: float = 0.0, hi: float = 1.0) -> list[float]:
@@ -474,27 +595,36 @@ def plot_roofline(ax: Axes, per_layer_df: pd.DataFrame, peak_macs_per_s: float,
     xs = list(pts["_x"]) + ([ridge] if ridge else [])
     x_lo = min(xs) / 3 if xs else 0.1
     x_hi = max(xs) * 3 if xs else 1000.0
+    y_lo = float(pts["_y"].min()) if len(pts) else math.nan
+    y_hi = float(pts["_y"].max()) if len(pts) else math.nan
     if peak_ok:
         grid = np.geomspace(x_lo, x_hi, 256)
         roof = np.full_like(grid, peak_macs_per_s)
         if bw_ok:
             roof = np.minimum(roof, bandwidth_bytes_per_s * grid)
         ax.plot(grid, roof / 1e9, color="black", lw=2, label="roof", zorder=2)
+        # labels above the roof (the points are all on or below it), beside the ridge; to its
+        # left when the ridge sits in the right part of the axes, so they never leave the axes
+        at = ridge or x_lo
+        right = math.log(at / x_lo) / math.log(x_hi / x_lo) > 0.55
+        dx, ha = (-4, "right") if right else (4, "left")
         if ridge:
             ax.axvline(ridge, color="0.4", ls=":", lw=1)
-            ax.annotate(f"ridge {fmt_intensity(ridge)}", xy=(ridge, peak_macs_per_s / 1e9), xytext=(4, -12),
-                        textcoords="offset points", fontsize=8, color="0.25")
-        ax.annotate(f"peak {fmt_rate(peak_macs_per_s)}", xy=(ridge or x_lo, peak_macs_per_s / 1e9), xytext=(4, 5),
-                    textcoords="offset points", ha="left", fontsize=8, color="0.25")
-        ax.set_ylim(top=peak_macs_per_s / 1e9 * 2.5)
+            ax.annotate(f"ridge {fmt_intensity(ridge)}", xy=(ridge, peak_macs_per_s / 1e9), xytext=(dx, 4),
+                        textcoords="offset points", ha=ha, fontsize=8, color="0.25")
+        ax.annotate(f"peak {fmt_rate(peak_macs_per_s)}", xy=(at, peak_macs_per_s / 1e9), xytext=(dx, 15 if ridge else 4),
+                    textcoords="offset points", ha=ha, fontsize=8, color="0.25")
+        y_hi = peak_macs_per_s / 1e9 * 5
+        ax.set_ylim(top=y_hi)
+        y_lo = np.nanmin([y_lo, float(roof.min()) / 1e9])
     for op in _ordered_ops(pts["op_type"]):
         g = pts[pts["op_type"] == op]
-        ax.scatter(g["_x"], g["_y"], s=22, color=op_color(op), edgecolors="white", linewidths=0.4,
-                   label=OP_LABELS.get(op, op), zorder=3)
-        for _, r in g.iterrows():  # invisible per-layer markers carry the hover text
-            (mk,) = ax.plot([r["_x"]], [r["_y"]], "o", ms=5, alpha=0.0, zorder=4)
-            _tip(mk, f"#{r['index']} {r['name']} ({op}): {fmt_intensity(r['_x'])}, "
-                     f"{fmt_rate(r['_y'] * 1e9)}, {fmt_time(r['time_s'])}")
+        sc = ax.scatter(g["_x"], g["_y"], s=22, color=op_color(op), edgecolors="white", linewidths=0.4,
+                        label=OP_LABELS.get(op, op), zorder=3)
+        _tip_points(sc, [f"#{r['index']} {r['name']} ({op}): {fmt_intensity(r['_x'])}, "
+                         f"{fmt_rate(r['_y'] * 1e9)}, {fmt_time(r['time_s'])}" for _, r in g.iterrows()])
+    _plain_log_axis(ax.xaxis, x_lo, x_hi)
+    _plain_log_axis(ax.yaxis, y_lo, y_hi)
     ax.set_xlim(x_lo, x_hi)
     if hidden:
         ax.text(0.99, 0.02, f"{hidden} layer(s) with no MACs or no bytes not shown", transform=ax.transAxes,
@@ -544,6 +674,9 @@ def plot_time_by_op_type(ax: Axes, per_layer_frames: Mapping[tuple[str, str], pd
     if len({m for m, _ in keys}) == 1:  # one model: the bars differ only by point
         names = [p for _, p in keys]
         ax.set_xlabel(str((labels or {}).get(keys[0][0], keys[0][0])))
+    elif len({p for _, p in keys}) == 1:  # one point (a panel of figure_time_by_op_type): models
+        names = [str((labels or {}).get(m, m)) for m, _ in keys]
+        many = many or sum(len(n) for n in names) > 36
     else:
         names = [f"{(labels or {}).get(m, m)}{' | ' if many else chr(10)}{p}" for m, p in keys]
     ax.set_xticks(x, names, rotation=45 if many else 0, ha="right" if many else "center",
@@ -553,6 +686,45 @@ def plot_time_by_op_type(ax: Axes, per_layer_frames: Mapping[tuple[str, str], pd
     if legend:
         ax.legend(**_OUTSIDE_RIGHT)
     return ax
+
+
+def figure_time_by_op_type(per_layer_frames: Mapping[tuple[str, str], pd.DataFrame], *, share: bool = True,
+                           labels: Mapping[str, str] | None = None, points: Sequence[str] | None = None,
+                           titles: Mapping[str, str] | None = None) -> Figure:
+    """Time by op type for every ``(model, point)`` key, readable at any count.
+
+    One model or one point: a single panel (bars side by side). Several of both: one small panel
+    per point (in ``points`` order, default first appearance; ``titles`` maps a point to its
+    panel title), one bar per model, one shared legend - a single row of models x points bars
+    would be unreadably wide.
+    """
+    keys = list(per_layer_frames)
+    models = list(dict.fromkeys(m for m, _ in keys))
+    pts = list(points) if points is not None else list(dict.fromkeys(p for _, p in keys))
+    if len(models) <= 1 or len(pts) <= 1:
+        fig, ax = new_figure((max(7.5, 0.45 * len(keys) + 3), 4.8))
+        plot_time_by_op_type(ax, per_layer_frames, share=share, labels=labels)
+        return fig
+    ncols = min(4, len(pts))
+    nrows = math.ceil(len(pts) / ncols)
+    panel_w = max(3.0, 0.42 * len(models) + 1.4)
+    fig = Figure(figsize=(panel_w * ncols + 1.6, 3.6 * nrows + 0.5), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
+    ops_seen: list[str] = []
+    for k, point in enumerate(pts):
+        ax = axes.flat[k]
+        frames = {(m, point): per_layer_frames[(m, point)] for m in models if (m, point) in per_layer_frames}
+        plot_time_by_op_type(ax, frames, share=share, labels=labels, legend=False)
+        ax.set_title((titles or {}).get(point, point), fontsize="medium")
+        if k % ncols:
+            ax.set_ylabel("")
+        ops_seen += [o for df in frames.values() for o in df["op_type"]]
+    _hide_unused(axes, len(pts))
+    fig.suptitle("Latency by op type" + (" (share)" if share else ""))
+    handles = [Patch(color=op_color(o), label=OP_LABELS.get(o, o)) for o in _ordered_ops(ops_seen)]
+    if handles:
+        fig.legend(handles=handles, loc="outside right upper", fontsize="small")
+    return fig
 
 
 # ------------------------------------------------------------ (f) predicted vs measured
@@ -601,14 +773,27 @@ def save_figure(fig: Figure, path_stem: str | Path, formats: Sequence[str] = ("p
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    for fmt in formats:
+    for k, fmt in enumerate(formats):
         path = stem.with_name(f"{stem.name}.{fmt}")
+        if k:
+            freeze_layout(fig)
         if fmt == "svg":
             path.write_text(figure_to_svg(fig, id_salt=stem.name), encoding="utf-8")
         else:
             fig.savefig(path, format=fmt, dpi=dpi)
         out.append(path)
     return out
+
+
+def freeze_layout(fig: Figure) -> None:
+    """Keep the axes where the last draw's layout engine put them and stop re-running it.
+
+    Call after a figure has been drawn (saved) once, before saving it again in another format:
+    constrained layout works in figure units, so its result does not depend on the format or
+    dpi, and re-running it is a large share of drawing time."""
+    engine = fig.get_layout_engine()
+    if engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine":
+        fig.set_layout_engine("none")
 
 
 def figure_to_png(fig: Figure, dpi: int = 100) -> bytes:
@@ -623,7 +808,6 @@ def figure_to_svg(fig: Figure, id_salt: str = "") -> str:
     ``id_salt`` makes the SVG's internal ids (markers, clip paths) differ between figures, so
     several can be inlined in one HTML page without their ``<defs>`` colliding.
     """
-    from html import escape
 
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": f"roofsweep-{id_salt}"}):
@@ -633,11 +817,57 @@ def figure_to_svg(fig: Figure, id_salt: str = "") -> str:
     if not tips:
         return svg
 
-    def add_title(m: re.Match) -> str:
+    out, pos = [], 0
+    for m in _TIP_GROUP.finditer(svg):
         text = tips.get(m.group(1))
-        return m.group(0) if text is None else f"{m.group(0)}<title>{escape(text)}</title>"
+        if text is None or m.start() < pos:
+            continue
+        if isinstance(text, str):
+            out += [svg[pos:m.end()], f"<title>{escape(text)}</title>"]
+            pos = m.end()
+            continue
+        end = _group_end(svg, m.end())
+        out += [svg[pos:m.end()], _title_points(svg[m.end():end], text)]
+        pos = end
+    out.append(svg[pos:])
+    return "".join(out)
 
-    return re.sub(r'<g id="(rstip-\d+)"[^>]*>', add_title, svg)
+
+_TIP_GROUP = re.compile(r'<g id="(rstip-\d+)"[^>]*>')
+_G_TAG = re.compile(r"<g[\s>]|</g>")
+_POINT_ELEMENT = re.compile(r"<(use|path)\b([^>]*?)\s*/>")
+_DEFS = re.compile(r"<defs>.*?</defs>", re.S)
+
+
+def _group_end(svg: str, start: int) -> int:
+    """Index of the ``</g>`` closing the group whose opening tag ends at ``start``."""
+    depth = 1
+    for m in _G_TAG.finditer(svg, start):
+        depth += 1 if m.group(0) != "</g>" else -1
+        if depth == 0:
+            return m.start()
+    return len(svg)
+
+
+def _title_points(body: str, texts: list[str]) -> str:
+    """A scatter's SVG group body with a ``<title>`` inside each point's element (``<use>`` when
+    matplotlib shares one marker path, else ``<path>``), the i-th text for the i-th point. If the
+    element count does not match (a renderer change), the group gets one summary title instead
+    of misattributed ones."""
+    defs = [(m.start(), m.end()) for m in _DEFS.finditer(body)]
+
+    def in_defs(i: int) -> bool:
+        return any(a <= i < b for a, b in defs)
+
+    points = [m for m in _POINT_ELEMENT.finditer(body) if not in_defs(m.start())]
+    if len(points) != len(texts):
+        return f"<title>{escape(texts[0] if len(texts) == 1 else f'{len(texts)} points')}</title>" + body
+    out, pos = [], 0
+    for m, text in zip(points, texts):
+        out += [body[pos:m.start()], f"<{m.group(1)}{m.group(2)}><title>{escape(text)}</title></{m.group(1)}>"]
+        pos = m.end()
+    out.append(body[pos:])
+    return "".join(out)
 
 
 def _in_figure(artist, fig: Figure) -> bool:
@@ -650,6 +880,6 @@ def _in_figure(artist, fig: Figure) -> bool:
 __all__ = [
     "FAMILY_COLORS", "OP_COLORS", "PAPER_POINT_NAMES", "family_colors", "op_color", "point_title",
     "plot_accuracy_vs_latency", "figure_accuracy_vs_latency", "plot_layer_latency", "figure_layer_latency",
-    "plot_latency_vs_ridge_point", "plot_roofline", "plot_time_by_op_type", "new_figure", "save_figure",
-    "figure_to_png", "figure_to_svg", "plot_predicted_vs_measured",
+    "plot_latency_vs_ridge_point", "plot_roofline", "plot_time_by_op_type", "figure_time_by_op_type", "new_figure", "save_figure",
+    "figure_to_png", "figure_to_svg", "freeze_layout", "plot_predicted_vs_measured",
 ]

@@ -245,18 +245,58 @@ def _rp(profile, dtype: str | None = None) -> float:
         return math.nan
 
 
-def profile_list_table(profiles: Iterable, *, title: str = "Hardware profiles") -> Table:
-    """One row per profile, sorted by ridge point at its default dtype."""
-    table = _table(title)
-    for h, j in (("name", "left"), ("device", "left"), ("kind", "left"), ("dtype", "left"), ("peak", "right"),
-                 ("bandwidth", "right"), ("RP (MAC/B)", "right"), ("on-chip", "right")):
-        table.add_column(h, justify=j)
-    for p in sorted(profiles, key=lambda p: (_rp(p), p.name)):
-        est = " (est.)" if getattr(p, "estimated", ()) else ""
-        table.add_row(p.name, p.display_name, p.kind, p.default_dtype, fmt_rate(p.peak()) + est,
-                      fmt_bandwidth(p.bandwidth_bytes_per_s), _g(_rp(p)),
-                      fmt_bytes(p.onchip_bytes) if p.onchip_bytes else "-")
-    return table
+def profile_list_table(profiles: Iterable, *, title: str = "Hardware profiles") -> "ProfileListTable":
+    """One row per profile, sorted by ridge point at its default dtype.
+
+    Names are what users type, so they are never wrapped or cut; the long device descriptions
+    wrap at words in whatever width is left, and on a console too narrow for them (under 100
+    columns) are left out (``roofsweep hardware show NAME`` has them)."""
+    return ProfileListTable(list(profiles), title)
+
+
+class ProfileListTable:
+    """``profile_list_table``'s renderable: drops the device (then on-chip) column on a console
+    too narrow for them, rather than cutting names."""
+
+    def __init__(self, profiles: list, title: str):
+        self.profiles = sorted(profiles, key=lambda p: (_rp(p), p.name))
+        self.title = title
+
+    def table(self, device: bool = True, onchip: bool = True) -> Table:
+        table = _table(self.title, collapse_padding=True, padding=(0, 1))
+        cols = [("name", "left"), ("device", "left"), ("kind", "left"), ("dtype", "left"), ("peak", "right"),
+                ("bandwidth", "right"), ("RP (MAC/B)", "right"), ("on-chip", "right")]
+        for h, j in cols:
+            if h == "device":
+                if device:
+                    table.add_column(h, justify=j, ratio=1, min_width=self.DEVICE_MIN, overflow="fold")
+            elif h != "on-chip" or onchip:
+                table.add_column(h, justify=j, no_wrap=True)
+        for p in self.profiles:
+            est = "*" if getattr(p, "estimated", ()) else ""
+            cells = [p.name] + ([p.display_name] if device else []) + [
+                p.kind, p.default_dtype, fmt_rate(p.peak()) + est, fmt_bandwidth(p.bandwidth_bytes_per_s),
+                _g(_rp(p))] + ([fmt_bytes(p.onchip_bytes) if p.onchip_bytes else "-"] if onchip else [])
+            table.add_row(*cells)
+        if any(getattr(p, "estimated", ()) for p in self.profiles):
+            table.caption = "* = estimated (roofsweep hardware show NAME)"
+        return table
+
+    def __rich_console__(self, console, options):
+        from rich.measure import Measurement
+
+        wide = options.update(max_width=10**6)
+        width = options.max_width
+        rest = self.table(device=False)
+        need = Measurement.get(console, wide, rest).maximum
+        if need + 1 + self.DEVICE_MIN <= width:  # the device column wraps into what is left
+            yield self.table()
+        elif need <= width:
+            yield rest
+        else:
+            yield self.table(device=False, onchip=False)
+
+    DEVICE_MIN = 20
 
 
 def profile_panel(profile) -> Panel:
@@ -294,38 +334,98 @@ def profile_panel(profile) -> Panel:
 
 # ----------------------------------------------------------------------------- compare
 def compare_table(sweep_df: pd.DataFrame, *, frontier_share: pd.DataFrame | None = None,
-                  points: Sequence[str] | None = None, title: str = "Model comparison") -> Table:
+                  points: Sequence[str] | None = None, title: str = "Model comparison") -> "CompareTable":
     """Models as rows (by top-1), with MACs, latency at each point (``*`` = on the Pareto frontier
-    there) and, if given, the share of the RP range on which each model is Pareto-optimal."""
+    there) and, if given, the share of the RP range on which each model is Pareto-optimal.
+
+    Rendered at the console's width: when all the point columns do not fit, the table is split
+    into several, each repeating the model columns - never truncated or folded mid-name."""
     if points is None:
         points = list(sweep_df.drop_duplicates("point").sort_values("ridge_point", kind="stable")["point"])
-    table = _table(title, collapse_padding=True, padding=(0, 1))
-    # min widths fit every value ("1.86 GMAC", "9.43 ms*"); long point names fold instead
-    table.add_column("model", min_width=12, overflow="fold")
-    table.add_column("top-1", justify="right", min_width=5)
-    table.add_column("MACs", justify="right", min_width=9)
-    for p in points:
-        table.add_column(str(p), justify="right", min_width=8, overflow="fold")
-    share = dict(zip(frontier_share["model"], frontier_share["frontier_share"])) if frontier_share is not None else None
-    if share is not None:
-        table.add_column("on frontier", justify="right")
-    first = sweep_df.drop_duplicates("model")
-    first = first.assign(_t=pd.to_numeric(first["top1"], errors="coerce")).sort_values("_t", na_position="last")
-    by = sweep_df.set_index(["model", "point"])
-    for _, r in first.iterrows():
-        row = [_label(r), _top1(r.get("top1")), fmt_macs(_num(r.get("macs")))]
+    return CompareTable(sweep_df, frontier_share, list(points), title)
+
+
+class CompareTable:
+    """``compare_table``'s renderable: one or more rich Tables, split by point at render time."""
+
+    def __init__(self, sweep_df: pd.DataFrame, frontier_share: pd.DataFrame | None, points: list[str],
+                 title: str):
+        self.sweep_df, self.points, self.title = sweep_df, points, title
+        self.share = (dict(zip(frontier_share["model"], frontier_share["frontier_share"]))
+                      if frontier_share is not None else None)
+        first = sweep_df.drop_duplicates("model")
+        self.rows = first.assign(_t=pd.to_numeric(first["top1"], errors="coerce")).sort_values("_t", na_position="last")
+        self.by = sweep_df.set_index(["model", "point"])
+        self.caption = (f"{FRONTIER_MARK} = on the accuracy-latency Pareto frontier at that point"
+                        if "on_frontier" in sweep_df else None)
+
+    def table(self, points: Sequence[str], *, title: str | None = "", caption: str | None = "",
+              share: bool = True) -> Table:
+        table = _table(self.title if title == "" else title, collapse_padding=True, padding=(0, 1))
+        table.add_column("model", no_wrap=True)
+        table.add_column("top-1", justify="right", no_wrap=True)
+        table.add_column("MACs", justify="right", no_wrap=True)
         for p in points:
-            if (r["model"], p) not in by.index:
-                row.append("-")
-                continue
-            c = by.loc[(r["model"], p)]
-            row.append(fmt_time(_num(c["latency_s"])) + (FRONTIER_MARK if bool(c.get("on_frontier", False)) else " "))
-        if share is not None:
-            row.append(fmt_percent(_num(share.get(r["model"]))))
-        table.add_row(*row)
-    if "on_frontier" in sweep_df:
-        table.caption = f"{FRONTIER_MARK} = on the accuracy-latency Pareto frontier at that point"
-    return table
+            table.add_column(str(p), justify="right", no_wrap=True)
+        share = share and self.share is not None
+        if share:
+            table.add_column("on frontier", justify="right", no_wrap=True)
+        for _, r in self.rows.iterrows():
+            row = [_label(r), _top1(r.get("top1")), fmt_macs(_num(r.get("macs")))]
+            for p in points:
+                if (r["model"], p) not in self.by.index:
+                    row.append("-")
+                    continue
+                c = self.by.loc[(r["model"], p)]
+                row.append(fmt_time(_num(c["latency_s"])) + (FRONTIER_MARK if bool(c.get("on_frontier", False)) else " "))
+            if share:
+                row.append(fmt_percent(_num(self.share.get(r["model"]))))
+            table.add_row(*row)
+        table.caption = self.caption if caption == "" else caption
+        return table
+
+    def chunks(self, fits) -> list[list[str]]:
+        """The points split into runs, each as long as ``fits(run)`` allows (at least one)."""
+        out: list[list[str]] = [[]]
+        for p in self.points:
+            if out[-1] and not fits(out[-1] + [p]):
+                out.append([])
+            out[-1].append(p)
+        return out
+
+    def balanced(self, runs: list[list[str]], fits) -> list[list[str]]:
+        """The same number of runs as ``runs``, of near-equal length, if they all fit (the last
+        with the share column); else ``runs``."""
+        n, r = len(self.points), len(runs)
+        sizes = [n // r + (1 if k < n % r else 0) for k in range(r)]
+        out, i = [], 0
+        for size in sizes:
+            out.append(self.points[i:i + size])
+            i += size
+        ok = all(fits(run, share=(k == r - 1)) for k, run in enumerate(out))
+        return out if ok else runs
+
+    def __rich_console__(self, console, options):
+        from rich.measure import Measurement
+
+        width = options.max_width
+        wide = options.update(max_width=10**6)
+
+        def fits(pts: list[str], share: bool = False) -> bool:
+            return Measurement.get(console, wide, self.table(pts, share=share)).maximum <= width
+
+        runs = self.chunks(fits)
+        while len(runs[-1]) > 1 and not fits(runs[-1], share=True):  # the last run carries the share
+            runs[-1:] = [runs[-1][:-1], runs[-1][-1:]]
+        if len(runs) == 1:
+            yield self.table(runs[0])
+            return
+        runs = self.balanced(runs, fits)
+        for k, run in enumerate(runs):
+            last = k == len(runs) - 1
+            part = f"points {k + 1}/{len(runs)}"
+            yield self.table(run, title=f"{self.title} ({part})" if k == 0 else f"({part})", share=last,
+                             caption=self.caption if last else None)
 
 
 __all__ = ["model_totals", "model_totals_panel", "sweep_table", "dominant_layers_table", "layers_table",

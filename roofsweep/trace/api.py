@@ -27,12 +27,12 @@ def trace_module(
     model = model.eval()
     if any(p.device.type != "meta" for p in model.parameters()):
         model = model.to("meta")
-    example = torch.empty(tuple(input_shape), device="meta")
     try:
+        example = torch.empty(tuple(input_shape), device="meta")
         raw = run_trace(model, example, check_shapes=check_shapes)
     except RoofsweepError:
         raise
-    except (RuntimeError, ValueError, TypeError, IndexError, AssertionError) as e:
+    except (RuntimeError, ValueError, TypeError, IndexError, AssertionError, OverflowError) as e:
         shape = "x".join(map(str, input_shape))
         raise ModelBuildError(f"tracing {label} on input {shape} failed: {_first_line(e)}") from e
     layers = fuse(raw.records, label)

@@ -33,10 +33,14 @@ def _conv(args, kwargs):
     stride, padding, dilation = args[3], args[4], args[5]
     if len(stride) != 2 or len(padding) != 2 or len(dilation) != 2:
         return None
-    n, _, h, wd = x.shape
+    n, c, h, wd = x.shape
+    if w.dim() != 4 or c != w.shape[1] * args[8]:
+        return None  # channel mismatch: let torch's kernel raise its own error
     kh, kw = w.shape[2], w.shape[3]
     oh = (h + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
     ow = (wd + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    if oh < 1 or ow < 1:
+        return None  # input smaller than the kernel: torch's kernel says so
     return _empty((n, w.shape[0], oh, ow), x)
 
 
@@ -114,21 +118,22 @@ def _addmm(args, kwargs):
     bias, a, b = args[0], args[1], args[2]
     if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or kwargs:
         return None
-    if a.dtype not in _FLOAT or a.dtype != b.dtype or a.dim() != 2 or b.dim() != 2:
+    if a.dtype not in _FLOAT or a.dtype != b.dtype or a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
         return None
     return _empty((a.shape[0], b.shape[1]), a)
 
 
 def _mm(args, kwargs):
     a, b = args[0], args[1]
-    if a.dtype not in _FLOAT or a.dtype != b.dtype or a.dim() != 2 or b.dim() != 2:
+    if a.dtype not in _FLOAT or a.dtype != b.dtype or a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[0]:
         return None
     return _empty((a.shape[0], b.shape[1]), a)
 
 
 def _bmm(args, kwargs):
     a, b = args[0], args[1]
-    if a.dtype not in _FLOAT or a.dtype != b.dtype or a.dim() != 3 or b.dim() != 3:
+    if a.dtype not in _FLOAT or a.dtype != b.dtype or a.dim() != 3 or b.dim() != 3 \
+            or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         return None
     return _empty((a.shape[0], a.shape[1], b.shape[2]), a)
 

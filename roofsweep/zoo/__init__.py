@@ -42,5 +42,10 @@ def build(ref: ModelRef | str, num_classes: int = 1000) -> nn.Module:
     if not (math.isfinite(ref.width) and ref.width > 0):
         raise ModelBuildError(f"width multiplier must be a positive number, got {ref.width} for {ref.spec}")
     entry = ZOO[ref.spec]
-    model = load_builder(entry)(width_multiplier=ref.width, num_classes=num_classes)
+    try:
+        model = load_builder(entry)(width_multiplier=ref.width, num_classes=num_classes)
+    except (RuntimeError, ValueError, OverflowError, MemoryError) as e:  # e.g. an absurd width
+        lines = str(e).strip().splitlines()
+        why = lines[0] if lines else type(e).__name__
+        raise ModelBuildError(f"building {ref.spec} at width {ref.width:g} failed: {why}") from e
     return model.eval()

@@ -164,7 +164,7 @@ def build_callable(spec: str) -> nn.Module:
         raise ModelBuildError(f"'{spec}' is not callable ({type(fn).__name__})")
     try:
         model = fn()
-    except Exception as e:  # noqa: BLE001
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - user code may even call sys.exit()
         raise ModelBuildError(f"calling '{spec}' failed: {_one_line(e)}") from e
     return _checked(model, spec)
 

@@ -187,11 +187,11 @@ def resolve(
         if width is not None and width != 1.0:
             raise ModelBuildError(f"--width applies to zoo models only, not '{spec}'")
         if input_shape is None:
-            r = resolution or 224
+            r = resolution if resolution is not None else 224
             _check_resolution(spec, r, 1)
             input_shape = (batch, 3, r, r)
         else:
-            input_shape = (batch, *input_shape[1:]) if len(input_shape) > 1 else (batch,)
+            batch, input_shape = _shape_and_batch(spec, input_shape, batch, resolution)
         label = spec if input_shape[-1] == 224 or len(input_shape) != 4 else f"{spec}@{input_shape[-1]}"
         return ModelRef(spec, 1.0, input_shape[-1], batch, tuple(input_shape), label, "external", spec)
 
@@ -201,6 +201,14 @@ def resolve(
     w = width if width is not None else (name_width if name_width is not None else 1.0)
     if not (isinstance(w, (int, float)) and math.isfinite(w) and w > 0):
         raise ModelBuildError(f"width multiplier must be a positive number, got {w} for {entry.name}")
+    if input_shape is not None:  # only a batch of square RGB images fits a zoo model
+        batch, input_shape = _shape_and_batch(entry.name, input_shape, batch, resolution)
+        if len(input_shape) != 4 or input_shape[1] != 3 or input_shape[2] != input_shape[3]:
+            raise ModelBuildError(
+                f"input shape {'x'.join(map(str, input_shape))} does not fit {entry.name}: it takes "
+                "Nx3xRxR images (or give resolution and batch)"
+            )
+        resolution = input_shape[2]
     r = resolution if resolution is not None else entry.default_resolution
     _check_resolution(entry.name, r, entry.min_resolution)
     label = entry.name
@@ -224,9 +232,27 @@ def resolve(
     )
 
 
+def _shape_and_batch(
+    name: str, input_shape: tuple[int, ...], batch: int, resolution: int | None
+) -> tuple[int, tuple[int, ...]]:
+    """Check an explicit input shape against the batch and resolution options; the batch is the
+    shape's first size, unless a batch option replaces a batch of 1."""
+    shown = "x".join(map(str, input_shape))
+    if len(input_shape) < 2:
+        raise ModelBuildError(
+            f"input shape {shown} for '{name}' needs the batch first, e.g. 1x3x224x224 or 1x{shown}"
+        )
+    if any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in input_shape):
+        raise ModelBuildError(f"input shape {shown} for '{name}' needs positive whole sizes")
+    if batch != 1 and input_shape[0] not in (1, batch):
+        raise ModelBuildError(f"input shape {shown} for '{name}' has batch {input_shape[0]} but batch is {batch}")
+    if resolution is not None and resolution != input_shape[-1]:
+        raise ModelBuildError(f"resolution {resolution} disagrees with input shape {shown} for '{name}'; give one of them")
+    batch = max(batch, input_shape[0])
+    return batch, (batch, *input_shape[1:])
+
+
 def _check_resolution(name: str, r: int, minimum: int) -> None:
     if not isinstance(r, int) or r < minimum:
-        raise ModelBuildError(
-            f"resolution {r} is too small for {name}: it needs at least {minimum} px "
-            f"(the network downsamples by {minimum})"
-        )
+        why = f" (the network downsamples by {minimum})" if minimum > 1 else ""
+        raise ModelBuildError(f"resolution {r} is too small for {name}: it needs at least {minimum} px{why}")
