@@ -66,6 +66,27 @@ def _write_report(analysis, out: Optional[Path], force: bool, title: Optional[st
         return write_report(out, report, figures, force=force)
 
 
+def _comparison(a, title: str) -> list:
+    """The compare tables: models x ridge points (with frontier share), models x profiles."""
+    from roofsweep.report.terminal import compare_table
+
+    tables = [compare_table(a.rp_sweep, frontier_share=a.frontier_share,
+                            title=f"{title} ({a.cost_model.name} cost model)")]
+    if len(a.profile_sweep):
+        tables.append(compare_table(a.profile_sweep, title="Hardware profiles"))
+    return tables
+
+
+def _finish(a, fmt: Format, renderables, target, force: bool, chosen_profiles: bool, title=None) -> None:
+    """Print the rows (or tables), the notes, then write the report and say where."""
+    emit(_long_rows(a), fmt, renderables)
+    for note in a.notes:
+        warn(note)
+    written = _write_report(a, target, force, title=title, chosen_profiles=chosen_profiles)
+    if written is not None:
+        info(f"report: {written / 'index.html'}")
+
+
 def _long_rows(analysis):
     import pandas as pd
 
@@ -115,12 +136,7 @@ def sweep_cmd(
         low, high = f"RP {LOW_RP:g}", f"RP {HIGH_RP:g}"
         renderables.append(dominant_layers_table({low: a.layers(m.label, low), high: a.layers(m.label, high)},
                                                  title="Layers that dominate at low and high ridge point"))
-    emit(_long_rows(a), fmt, renderables)
-    for note in a.notes:
-        warn(note)
-    written = _write_report(a, target, force, chosen_profiles=bool(hardware))
-    if written is not None:
-        info(f"report: {written / 'index.html'}")
+    _finish(a, fmt, renderables, target, force, chosen_profiles=bool(hardware))
 
 
 @app.command("compare")
@@ -143,24 +159,13 @@ def compare_cmd(
     Example: roofsweep compare mnv2 mnv3-large mnv4-conv-s mnv4-conv-m --preset paper
     """
     from roofsweep.analysis import resolve_models
-    from roofsweep.report.terminal import compare_table
 
     refs = resolve_models(models, None, resolution)
     rps = _ridge_points(ridge_points, rp_range)
     target = _out_dir(out, "compare", no_report, force)
     a = _analyze(refs, hardware, rps, preset.value, overrides)
-    renderables = []
-    if fmt == Format.table:
-        renderables.append(compare_table(a.rp_sweep, frontier_share=a.frontier_share,
-                                         title=f"Ridge-point sweep ({a.cost_model.name} cost model)"))
-        if len(a.profile_sweep):
-            renderables.append(compare_table(a.profile_sweep, title="Hardware profiles"))
-    emit(_long_rows(a), fmt, renderables)
-    for note in a.notes:
-        warn(note)
-    written = _write_report(a, target, force, chosen_profiles=bool(hardware))
-    if written is not None:
-        info(f"report: {written / 'index.html'}")
+    renderables = _comparison(a, "Ridge-point sweep") if fmt == Format.table else []
+    _finish(a, fmt, renderables, target, force, chosen_profiles=bool(hardware))
 
 
 @app.command("run")
@@ -178,7 +183,6 @@ def run_cmd(
     """
     from roofsweep.analysis import analyze, load_models
     from roofsweep.config import load_experiment
-    from roofsweep.report.terminal import compare_table
 
     exp = load_experiment(config)
     target = _out_dir(out or exp.out, exp.name, no_report, force)
@@ -186,13 +190,5 @@ def run_cmd(
         results = load_models(exp.models, progress=lambda r: step(r.label))
     a = analyze(results, hardware=exp.hardware, ridge_points=exp.ridge_points, preset=exp.preset,
                 overrides=exp.overrides, per_layer_points=exp.per_layer_points, accuracy=exp.accuracy)
-    renderables = [compare_table(a.rp_sweep, frontier_share=a.frontier_share,
-                                 title=f"{exp.title} ({a.cost_model.name} cost model)")]
-    if len(a.profile_sweep):
-        renderables.append(compare_table(a.profile_sweep, title="Hardware profiles"))
-    emit(_long_rows(a), fmt, renderables)
-    for note in a.notes:
-        warn(note)
-    written = _write_report(a, target, force, title=exp.title, chosen_profiles=bool(exp.hardware))
-    if written is not None:
-        info(f"report: {written / 'index.html'}")
+    renderables = _comparison(a, exp.title) if fmt == Format.table else []
+    _finish(a, fmt, renderables, target, force, chosen_profiles=bool(exp.hardware), title=exp.title)
