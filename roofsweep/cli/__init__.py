@@ -43,10 +43,10 @@ def _root(
 
 
 # Register the commands (each module adds its commands to ``app``).
-from roofsweep.cli import hardware as _hardware  # noqa: E402,F401
-from roofsweep.cli import measure as _measure  # noqa: E402,F401
 from roofsweep.cli import models as _models  # noqa: E402,F401
+from roofsweep.cli import hardware as _hardware  # noqa: E402,F401
 from roofsweep.cli import sweep as _sweep  # noqa: E402,F401
+from roofsweep.cli import measure as _measure  # noqa: E402,F401  (isort: keep pipeline order)
 
 
 def _terminate(signum, _frame) -> None:
