@@ -190,6 +190,8 @@ def load_experiment(path: str | Path) -> Experiment:
         raise _err(path, "ridge_points", str(e)) from None
 
     hw = data.get("hardware", "none")
+    if isinstance(hw, str) and hw not in ("none", "all"):
+        hw = [hw]  # one profile name or path
     if hw in (None, "none", []):
         hardware: list[str] | None = []
     elif hw == "all":

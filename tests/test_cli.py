@@ -449,3 +449,15 @@ def test_validate_end_to_end(tmp_path):
     assert r.exit_code == 0, r.output
     assert "Spearman" in r.stdout and "best-fitting ridge point" in r.stdout
     assert (tmp_path / "v" / "figures" / "predicted_vs_measured.png").stat().st_size > 5000
+
+
+def test_config_hardware_may_be_one_name(tmp_path):
+    from roofsweep.config import load_experiment
+
+    cfg = tmp_path / "one.yaml"
+    cfg.write_text("models: [mnv2]\nhardware: pixel6-cpu\n")
+    assert load_experiment(cfg).hardware == ["pixel6-cpu"]
+    cfg.write_text("models: [mnv2]\nhardware: all\n")
+    assert load_experiment(cfg).hardware is None
+    cfg.write_text("models: [mnv2]\n")
+    assert load_experiment(cfg).hardware == []
