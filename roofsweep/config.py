@@ -9,7 +9,7 @@ models:                                   # names, or mappings with options
   - {model: mnv2, width: 1.5, top1: 76.8} # top1 overrides the zoo's published figure
   - {model: mnv1, width: 0.5, resolution: 160, label: mnv1-0.5x@160}
 ridge_points: [0, 5, 50, 500]             # list, or "0:500:101", or "1:500:50:log"
-hardware: none                            # none | all | [profile names or YAML paths]
+hardware: none                            # none | all | a profile name or path | [names or paths]
 per_layer_points: [5, 500]                # ridge points of the per-layer figures and tables
 output: roofsweep-reports/paper-fig2      # report folder (relative to the working directory)
 ```
