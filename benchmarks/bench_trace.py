@@ -98,6 +98,30 @@ def bench_zoo(repeats: int) -> dict:
     return out
 
 
+_FRESH_CHILD = """
+import json, sys, time
+t0 = time.perf_counter()
+import torch
+t1 = time.perf_counter()
+from roofsweep.trace import trace_module
+from roofsweep.trace.api import build_on_meta
+from roofsweep.zoo import list_models, resolve
+t2 = time.perf_counter()
+for name in list_models():
+    ref = resolve(name)
+    trace_module(build_on_meta(ref), ref.input_shape, ref.label)
+t3 = time.perf_counter()
+print(json.dumps({"import_torch_s": t1 - t0, "import_roofsweep_s": t2 - t1, "build_and_trace_zoo_s": t3 - t2,
+                  "dynamo_imported": "torch._dynamo" in sys.modules}))
+"""
+
+
+def bench_zoo_fresh() -> dict:
+    """The whole zoo traced in a fresh process, right after ``import torch`` (all first-use costs)."""
+    p = subprocess.run([sys.executable, "-c", _FRESH_CHILD], capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
 _MEM_CHILD = """
 import json, resource, sys, tracemalloc, torch
 from roofsweep.trace import trace_module
@@ -155,18 +179,11 @@ def main() -> None:
     import torch  # noqa: F401  (the zoo figure is "after torch is imported")
 
     import_torch_s = time.perf_counter() - t
-    # The first TorchDispatchMode of a process imports torch._dynamo (torch wraps every mode's
-    # __torch_dispatch__ in a lazily-imported dynamo.disable): a one-time cost that any
-    # dispatch-level tool pays, FlopCounterMode included. Timed here, separately.
-    t = time.perf_counter()
-    import torch._dynamo  # noqa: F401
-
-    import_dynamo_s = time.perf_counter() - t
 
     results = {
         "host": {"python": sys.version.split()[0], "torch": torch.__version__, "cpus": os.cpu_count()},
         "import_torch_s": import_torch_s,
-        "first_dispatch_mode_import_s": import_dynamo_s,
+        "zoo_first_in_fresh_process": bench_zoo_fresh(),
         "vs_flop_counter": bench_vs_flop_counter(args.repeats),
         "zoo": bench_zoo(args.repeats),
         "memory_vs_resolution": bench_memory(),

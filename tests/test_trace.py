@@ -252,3 +252,31 @@ def test_cache_roundtrip_and_invalidation(tmp_path, monkeypatch):
     assert cache.load_or_trace(ref).macs == first.macs
     monkeypatch.setenv("ROOFSWEEP_CACHE_DIR", "off")
     assert cache.cache_path(ref) is None
+
+
+class GQA(nn.Module):
+    def forward(self, x):
+        q = x[:, :4096].reshape(1, 8, 16, 32)
+        kv = x[:, 4096:].reshape(1, 2, 64, 32)
+        return F.scaled_dot_product_attention(q, kv, kv, enable_gqa=True)
+
+
+def test_grouped_query_attention():
+    r = rows(GQA(), (1, 4096 + 4096))
+    att = r.layers[r.layers.op_type == "attention"].iloc[0]
+    # 8 query heads share 2 key/value heads: 8 * 16 * 64 * (32 + 32) = 524,288
+    assert att.macs == 524_288
+    assert att.input_elems == 4096 + 4096 + 4096  # q, k, v (k and v are the same tensor, read twice)
+
+
+def test_attention_shapes_that_do_not_broadcast_are_an_error():
+    from roofsweep.errors import ModelBuildError
+
+    class Bad(nn.Module):
+        def forward(self, x):
+            q = x.reshape(1, 3, 16, 8)
+            k = x[:, :256].reshape(1, 2, 16, 8)
+            return F.scaled_dot_product_attention(q, k, k)
+
+    with pytest.raises(ModelBuildError, match="do not broadcast"):
+        rows(Bad(), (1, 384))

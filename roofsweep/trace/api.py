@@ -52,6 +52,10 @@ class _SkipInPlaceInit(TorchDispatchMode):
     (``uniform_``, ``normal_``, ``fill_``...). On meta they compute nothing yet still run torch's
     Python reference kernels, which costs more than tracing the model; return them at once."""
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:  # see _DispatchRecorder: no torch._dynamo import
+        return False
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         name = func.overloadpacket.__name__
         if name.endswith("_") and not name.endswith("__") and args and isinstance(args[0], torch.Tensor) \

@@ -22,6 +22,23 @@ def _empty(shape, like: torch.Tensor) -> torch.Tensor:
     return torch.empty(shape, dtype=like.dtype, device=like.device)
 
 
+def broadcast(a, b) -> tuple[int, ...] | None:
+    """The broadcast of two shapes, or None if they do not broadcast (torch then raises).
+
+    Written out because ``torch.broadcast_shapes`` lazily imports torch's symbolic-shape
+    machinery on first use, which costs more than tracing the whole zoo.
+    """
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + tuple(a)
+    b = (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(a, b):
+        if x != y and x != 1 and y != 1:
+            return None
+        out.append(y if x == 1 else x)
+    return tuple(out)
+
+
 def _plain(t: object) -> bool:
     return isinstance(t, torch.Tensor) and t.dtype in _FLOAT and t.is_contiguous()
 
@@ -80,7 +97,8 @@ def _binary(args, kwargs):
             return None
         if a.shape == b.shape:
             return _empty(a.shape, a)
-        return _empty(torch.broadcast_shapes(a.shape, b.shape), a)
+        shape = broadcast(a.shape, b.shape)
+        return None if shape is None else _empty(shape, a)
     if isinstance(b, (int, float)) and not isinstance(b, bool):
         return _empty(a.shape, a)
     return None
@@ -91,7 +109,7 @@ def _binary_inplace(args, kwargs):
     if not _plain(a):
         return None
     if isinstance(b, torch.Tensor):
-        if b.dtype != a.dtype or torch.broadcast_shapes(a.shape, b.shape) != a.shape:
+        if b.dtype != a.dtype or broadcast(a.shape, b.shape) != tuple(a.shape):
             return None
     elif not isinstance(b, (int, float)) or isinstance(b, bool):
         return None

@@ -22,7 +22,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from roofsweep.trace import formulas as fm
-from roofsweep.trace.shapes import FAST_SHAPES
+from roofsweep.trace.shapes import FAST_SHAPES, broadcast
 
 MODEL_INPUT = -1  # producer id of the network's input tensor
 UNKNOWN = -2  # produced by an unsupported op, or a constant made inside forward
@@ -126,6 +126,13 @@ def _tensor_args(args, kwargs) -> list[torch.Tensor]:
 
 
 class _DispatchRecorder(TorchDispatchMode):
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch wraps a mode's __torch_dispatch__ in a lazily imported ``dynamo.disable``, whose
+        # first call imports torch._dynamo (over a second). A tracer never runs under
+        # torch.compile, so it opts out, as torch's own docstring for this hook shows.
+        return False
+
     def __init__(self, state: _State):
         super().__init__()
         self.s = state
@@ -262,9 +269,15 @@ def _record_sdpa(s: _State, args, kwargs) -> torch.Tensor:
     bound.update({k: v for k, v in kwargs.items() if k in names})
     q, k, v = bound["query"], bound["key"], bound["value"]
     mask = bound.get("attn_mask")
-    batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2])
-    if kwargs.get("enable_gqa") and k.shape[-3] != q.shape[-3]:
-        batch = q.shape[:-2]
+    if kwargs.get("enable_gqa"):  # grouped-query: key/value heads repeat over the query heads
+        batch = tuple(q.shape[:-2])
+    else:
+        batch = broadcast(q.shape[:-2], k.shape[:-2])
+    if batch is None:
+        raise RuntimeError(
+            f"scaled_dot_product_attention: query dims {tuple(q.shape)} and key dims {tuple(k.shape)} "
+            "do not broadcast"
+        )
     out_shape = (*batch, q.shape[-2], v.shape[-1])
     s.suspended = True
     try:
