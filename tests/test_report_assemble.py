@@ -24,3 +24,17 @@ def test_profile_panels_by_ridge_point_without_duplicates_of_rp_panels():
     analysis = SimpleNamespace(rp_sweep=sweep[~hw], profile_sweep=sweep[hw])
     assert A.distinct_profile_points(analysis) == ["pixel6-cpu", "pixel8-edgetpu"]
     assert "paper-rp5" in A._duplicates_note(analysis, ["pixel6-cpu", "pixel8-edgetpu"])
+
+
+def test_roofline_grids_go_to_the_most_pareto_relevant_models():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from roofsweep.report.assemble import roofline_models
+
+    a = SimpleNamespace(frontier_share=pd.DataFrame(
+        {"model": ["a", "b", "c", "d", "e", "f"], "frontier_share": [0.1, float("nan"), 1.0, 0.5, 0.0, 0.5]}))
+    assert roofline_models(a, ["a", "b", "c"]) == ["a", "b", "c"]  # up to four: all, as given
+    # c (100 %), d and f (50 %, given order), a (10 %); e (0 %) and b (no top-1) left out
+    assert roofline_models(a, ["a", "b", "c", "d", "e", "f"]) == ["c", "d", "f", "a"]

@@ -64,6 +64,24 @@ def roofline_points(analysis, chosen_profiles: bool) -> list[str]:
     return points[:MAX_ROOFLINE_PANELS]
 
 
+MAX_ROOFLINE_MODELS = 4
+
+
+def roofline_models(analysis, models: list[str]) -> list[str]:
+    """The models that get a roofline grid: all of them up to four; beyond that the four that
+    hold the Pareto frontier over the largest share of the ridge-point range (ties: given order)."""
+    if len(models) <= MAX_ROOFLINE_MODELS:
+        return list(models)
+    share = dict(zip(analysis.frontier_share["model"], analysis.frontier_share["frontier_share"]))
+
+    def held(i: int) -> float:
+        v = share.get(models[i])
+        return -1.0 if v is None or v != v else float(v)  # no top-1 (NaN): last
+
+    order = sorted(range(len(models)), key=lambda i: (-held(i), i))
+    return [models[i] for i in order[:MAX_ROOFLINE_MODELS]]
+
+
 def _rooflines(analysis, model: str, points: list[str]) -> Figure | None:
     """Small multiples: the classic roofline of ``model`` on each point (RPs, then profiles)."""
     pl = analysis.per_layer[analysis.per_layer["model"] == model]
@@ -151,7 +169,7 @@ def build_report(analysis, command: str, title: str | None = None,
         if n_prof < len(prof_points) else ".")
 
     rpoints = roofline_points(analysis, chosen_profiles)
-    for m in models[:4]:
+    for m in roofline_models(analysis, models):
         rf = _rooflines(analysis, m, rpoints)
         if rf is not None:
             figures[f"roofline_{m}"] = rf
