@@ -24,9 +24,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from roofsweep.costmodel import PRESETS  # noqa: E402
+from roofsweep.engine.costmodel import PRESETS  # noqa: E402
 from roofsweep.layertable import LAYER_COLUMNS  # noqa: E402
-from roofsweep.sweep import ridge_point_grid, sweep_profiles, sweep_ridge_points  # noqa: E402
+from roofsweep.engine.sweep import ridge_point_grid, sweep_profiles, sweep_ridge_points  # noqa: E402
 
 TARGET_S = 0.2
 

@@ -26,11 +26,11 @@ _LAZY = {
     "trace_module": "roofsweep.trace",
     "get_profile": "roofsweep.hardware",
     "list_profiles": "roofsweep.hardware",
-    "get_preset": "roofsweep.costmodel",
-    "apply_cost_model": "roofsweep.costmodel",
-    "roofline": "roofsweep.roofline",
-    "sweep_ridge_points": "roofsweep.sweep",
-    "sweep_profiles": "roofsweep.sweep",
+    "get_preset": "roofsweep.engine.costmodel",
+    "apply_cost_model": "roofsweep.engine.costmodel",
+    "roofline": "roofsweep.engine.roofline",
+    "sweep_ridge_points": "roofsweep.engine.sweep",
+    "sweep_profiles": "roofsweep.engine.sweep",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from roofsweep.costmodel import CostModel, get_preset, parse_set_option, with_overrides
+from roofsweep.engine.costmodel import CostModel, get_preset, parse_set_option, with_overrides
 from roofsweep.errors import ConfigError
 from roofsweep.layertable import TraceResult
 from roofsweep.zoo.registry import ModelRef, resolve
@@ -153,8 +153,8 @@ def analyze(
     ``accuracy``: top-1 per model label, overriding the zoo's published figures.
     """
     from roofsweep.hardware import get_profile, list_profiles
-    from roofsweep.pareto import frontier, frontier_share
-    from roofsweep.sweep import MAX_GRID_POINTS, per_layer_at, ridge_point_grid, sweep_profiles, sweep_ridge_points
+    from roofsweep.engine.pareto import frontier, frontier_share
+    from roofsweep.engine.sweep import MAX_GRID_POINTS, per_layer_at, ridge_point_grid, sweep_profiles, sweep_ridge_points
 
     cm = cost_model_from(preset, overrides)
     rps = ridge_point_grid(ridge_points)
@@ -221,7 +221,7 @@ def _empty_like(df: pd.DataFrame) -> pd.DataFrame:
 
 def totals(model: ModelResult, cm: CostModel, dtype: str | None = None) -> dict[str, float]:
     """Whole-model totals under a cost model: MACs, params, weight/activation bytes, intensity."""
-    from roofsweep.costmodel import apply_cost_model
+    from roofsweep.engine.costmodel import apply_cost_model
 
     d = dtype or cm.resolve_dtype(None)
     costed = apply_cost_model(model.trace.layers, cm, d)

@@ -183,7 +183,7 @@ def load_experiment(path: str | Path) -> Experiment:
 
     rps = data.get("ridge_points", [0, 5, 50, 500])
     try:
-        from roofsweep.sweep import ridge_point_grid
+        from roofsweep.engine.sweep import ridge_point_grid
 
         ridge_point_grid(rps)
     except RoofsweepError as e:

@@ -3,7 +3,7 @@
 A LayerTable is a ``pandas.DataFrame`` with one row per *fused* layer in execution order, the way
 an inference runtime would run the model: BatchNorm folded into its conv, an activation fused
 into its producer. Element counts, not bytes: the trace is dtype-agnostic and the cost model
-(``roofsweep.costmodel``) turns elements into bytes.
+(``roofsweep.engine.costmodel``) turns elements into bytes.
 
 Columns
 -------
@@ -42,6 +42,17 @@ from typing import Any
 import pandas as pd
 
 OP_TYPES = ("conv2d", "dwconv2d", "fc", "matmul", "attention", "elementwise", "pool", "other")
+
+# The values of the ``activation`` column: every activation a producer (tracer or importer) may
+# report as fused into a layer. The cost model validates ``unfused_activations`` against this set,
+# so the engine never needs to import a tracer to know the vocabulary.
+ACTIVATIONS = frozenset(
+    {
+        "relu", "relu6", "hardtanh", "hardswish", "hardsigmoid", "gelu", "silu", "sigmoid",
+        "tanh", "leaky_relu", "elu", "selu", "celu", "mish", "softplus", "prelu", "threshold",
+        "clamp", "clamp_min", "clamp_max", "log_sigmoid",
+    }
+)
 
 LAYER_COLUMNS: dict[str, str] = {
     "model": "object",

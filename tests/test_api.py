@@ -22,8 +22,8 @@ def test_unknown_attribute():
 
 def test_engine_and_cli_import_without_torch():
     code = (
-        "import sys, roofsweep, roofsweep.cli, roofsweep.analysis, roofsweep.costmodel, roofsweep.roofline, "
-        "roofsweep.sweep, roofsweep.pareto, roofsweep.hardware, roofsweep.zoo, roofsweep.trace, "
+        "import sys, roofsweep, roofsweep.cli, roofsweep.analysis, roofsweep.engine.costmodel, roofsweep.engine.roofline, "
+        "roofsweep.engine.sweep, roofsweep.engine.pareto, roofsweep.hardware, roofsweep.zoo, roofsweep.trace, "
         "roofsweep.report.terminal, roofsweep.config, roofsweep.measure\n"
         "roofsweep.resolve('mnv2-1.5x'); roofsweep.get_profile('pixel6-cpu')\n"
         "print('torch' in sys.modules)"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from layer_factory import add, conv, dwconv, fc, gap, other, se_mul, table
-from roofsweep.costmodel import (
+from roofsweep.engine.costmodel import (
     PRESETS,
     CostModel,
     apply_cost_model,

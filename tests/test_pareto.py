@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import roofsweep.pareto as pareto_mod
+import roofsweep.engine.pareto as pareto_mod
 from layer_factory import conv, fc, table
 from roofsweep.errors import ConfigError
-from roofsweep.pareto import frontier, frontier_share
-from roofsweep.sweep import sweep_ridge_points
+from roofsweep.engine.pareto import frontier, frontier_share
+from roofsweep.engine.sweep import sweep_ridge_points
 
 NAN = float("nan")
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from layer_factory import add, conv, fc, table
-from roofsweep.costmodel import PRESETS, apply_cost_model
+from roofsweep.engine.costmodel import PRESETS, apply_cost_model
 from roofsweep.errors import ConfigError
-from roofsweep.roofline import dominant_layers, model_latency, roofline
+from roofsweep.engine.roofline import dominant_layers, model_latency, roofline
 
 PAPER = PRESETS["paper"]
 PW = conv("pw", 56, 56, 64, 64)  # 1x1 conv 56x56x64 -> 64

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import roofsweep.sweep as sweep_mod
+import roofsweep.engine.sweep as sweep_mod
 from layer_factory import StubProfile, add, conv, fc, gap, random_table, table
-from roofsweep.costmodel import PRESETS, apply_cost_model, with_overrides
+from roofsweep.engine.costmodel import PRESETS, apply_cost_model, with_overrides
 from roofsweep.errors import ConfigError
-from roofsweep.roofline import model_latency, roofline
-from roofsweep.sweep import (
+from roofsweep.engine.roofline import model_latency, roofline
+from roofsweep.engine.sweep import (
     SWEEP_COLUMNS,
     per_layer_at,
     point_rates,
@@ -267,7 +267,7 @@ def test_per_layer_at_points_and_profiles():
 
 
 def test_engine_imports_no_torch():
-    code = ("import roofsweep.costmodel, roofsweep.roofline, roofsweep.sweep, roofsweep.pareto, sys; "
+    code = ("import roofsweep.engine.costmodel, roofsweep.engine.roofline, roofsweep.engine.sweep, roofsweep.engine.pareto, sys; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

@@ -125,7 +125,7 @@ def sweep_cmd(
     m = a.models[0]
     renderables = []
     if fmt == Format.table:
-        from roofsweep.costmodel import apply_cost_model
+        from roofsweep.engine.costmodel import apply_cost_model
 
         costed = apply_cost_model(m.trace.layers, a.cost_model, a.cost_model.resolve_dtype(None))
         t = totals(m, a.cost_model)

@@ -104,7 +104,7 @@ def predict_latency_grid(
 ) -> np.ndarray:
     """Roofline latency (s) of each model at each RP > 0 with the bandwidth fixed
     (``peak = RP * bandwidth``): an array of shape (models, grid)."""
-    from roofsweep.roofline import layer_times
+    from roofsweep.engine.roofline import layer_times
 
     rp = np.asarray(ridge_points, dtype=float)
     if np.any(rp <= 0) or not math.isfinite(bandwidth_bytes_per_s) or bandwidth_bytes_per_s <= 0:
@@ -213,7 +213,7 @@ def _per_row(layers: pd.DataFrame, per: pd.DataFrame) -> pd.DataFrame:
 def validation_dtype(profile, cost_model="default", dtype: str | None = None) -> str:
     """The dtype ``validate`` evaluates ``profile`` at; ``MeasurementError`` if the profile has no
     peak for it (call it before measuring, so a bad combination fails in seconds, not minutes)."""
-    from roofsweep.costmodel import get_preset
+    from roofsweep.engine.costmodel import get_preset
 
     cm = get_preset(cost_model) if isinstance(cost_model, str) else cost_model
     dt = dtype or cm.resolve_dtype(profile)
@@ -242,8 +242,8 @@ def validate(
     either a mapping keyed by model label or a sequence in the order of ``models``.
     Raises ``MeasurementError`` for fewer than 3 models or a missing measurement.
     """
-    from roofsweep.costmodel import apply_cost_model, get_preset
-    from roofsweep.roofline import roofline
+    from roofsweep.engine.costmodel import apply_cost_model, get_preset
+    from roofsweep.engine.roofline import roofline
 
     cm = get_preset(cost_model) if isinstance(cost_model, str) else cost_model
     models = list(models)

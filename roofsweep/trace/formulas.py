@@ -296,6 +296,13 @@ def classify(name: str) -> str:
     return "unsupported"
 
 
+def _check_activation_vocabulary() -> None:
+    from roofsweep.layertable import ACTIVATIONS
+
+    unknown = set(ACTIVATION_OPS.values()) - ACTIVATIONS
+    assert not unknown, f"activations missing from layertable.ACTIVATIONS: {sorted(unknown)}"
+
+
 def _check_disjoint() -> None:
     groups = [set(COMPUTE_FORMULAS), NORM_OPS, set(ACTIVATION_OPS), ELEMENTWISE_OPS, POOL_OPS,
               OTHER_MEMORY_OPS, ZERO_COST_OPS]
@@ -307,3 +314,4 @@ def _check_disjoint() -> None:
 
 
 _check_disjoint()
+_check_activation_vocabulary()

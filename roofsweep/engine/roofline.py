@@ -1,6 +1,6 @@
 """Per-layer roofline: time, bound and operational intensity of every costed layer (no torch).
 
-Input is a costed table (``roofsweep.costmodel.apply_cost_model``): LayerTable rows with
+Input is a costed table (``roofsweep.engine.costmodel.apply_cost_model``): LayerTable rows with
 ``macs`` and ``bytes``. Output adds the roofline columns; ``model_latency`` sums them per model
 and ``dominant_layers`` picks the layers that cost the time.
 """

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from roofsweep.costmodel import CostModel, apply_cost_model, get_preset
+from roofsweep.engine.costmodel import CostModel, apply_cost_model, get_preset
 from roofsweep.errors import ConfigError, RoofsweepError
-from roofsweep.roofline import check_rates, roofline
+from roofsweep.engine.roofline import check_rates, roofline
 
 SWEEP_COLUMNS = (
     "model", "family", "display_name", "width", "resolution", "top1",

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from roofsweep.errors import ConfigError, did_you_mean
+from roofsweep.layertable import ACTIVATIONS
 from roofsweep.units import DTYPE_BYTES, UnitError, parse_quantity
 
 # op types that do arithmetic (MACs); their activation bytes follow
@@ -203,9 +204,7 @@ def _coerce(key: str, v: Any) -> Any:
             shown = type(v).__name__ if not isinstance(v, (list, tuple)) else "a list holding " + ", ".join(
                 sorted({type(s).__name__ for s in v if not (isinstance(s, str) and s)}))
             raise ConfigError(f"cost model '{key}' must be a list of activation names, got {shown}")
-        from roofsweep.trace.formulas import ACTIVATION_OPS
-
-        known = set(ACTIVATION_OPS.values())
+        known = ACTIVATIONS
         for name in v:
             if name not in known:  # a typo would otherwise change nothing, silently
                 raise ConfigError(f"cost model '{key}': " + did_you_mean(name, known, "activation"))
