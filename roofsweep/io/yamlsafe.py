@@ -46,6 +46,7 @@ class YamlLimits:
     max_nodes: int = 10_000  # YAML nodes, counting each alias expansion again
     max_aliases: int = 1_000
     empty_hint: str = "expected a mapping"
+    noun: str = "file"  # "expected a .yaml <noun>"
 
 
 class YamlInputError(RoofsweepError):
@@ -180,7 +181,7 @@ def read_text_file(path: str | os.PathLike, label: str, limits: YamlLimits) -> s
         raise YamlInputError(label, "file", f"cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
     if not stat.S_ISREG(st.st_mode):
         what = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-        raise YamlInputError(label, "file", f"is {what}; expected a .yaml {limits.what}")
+        raise YamlInputError(label, "file", f"is {what}; expected a .yaml {limits.noun}")
     too_big = YamlInputError(label, "file", f"larger than {_size(limits.max_bytes)}; a {limits.what} is "
                              "a few hundred bytes, refusing to parse it")
     if st.st_size > limits.max_bytes:
