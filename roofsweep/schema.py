@@ -124,11 +124,9 @@ def choice(value: object, choices: Iterable[str], what: str) -> str:
         return value
     if isinstance(value, str) and value.strip() in choices:
         raise fail(f"{quote(value)} has stray whitespace; write {quote(value.strip())}")
-    return _raise(did_you_mean(value if isinstance(value, str) else quote(value), choices, what))
-
-
-def _raise(reason: str):
-    raise fail(reason)
+    if not isinstance(value, str):
+        raise fail(f"expected one of {', '.join(choices)}, got {type_name(value)} {quote(value)}")
+    raise fail(did_you_mean(value, choices, what))
 
 
 def dtype(value: object) -> str:
