@@ -30,7 +30,12 @@ DTYPE_BYTES: dict[str, float] = {
 _DECIMAL = {"": 1.0, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}
 _BINARY = {"Ki": 2.0**10, "Mi": 2.0**20, "Gi": 2.0**30, "Ti": 2.0**40}
 
-_QTY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z/_\s\-]*)\s*$")
+# The number at the start of a quantity string. Matched with ``re.match`` and never anchored at
+# the end, so it cannot backtrack: parsing is linear in the (bounded) length of the string.
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_UNIT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz/_-")
+#: Longest quantity string read ("1.59744e12 MAC/s" is 16); longer ones are refused unparsed.
+MAX_QUANTITY_CHARS = 64
 
 # unit word -> (kind, factor to base unit). Base units: bytes/s, MAC/s, bytes, MAC/byte.
 _UNIT_KINDS: dict[str, tuple[str, float]] = {
@@ -65,7 +70,7 @@ def _split_prefix(word: str) -> tuple[float, str]:
         return 1.0, word
     if word[:1] in _DECIMAL and word[1:] in _UNIT_KINDS:
         return _DECIMAL[word[:1]], word[1:]
-    raise UnitError(f"unknown unit '{word}'")
+    raise UnitError(f"unknown unit {_shown(word)}")
 
 
 def parse_quantity(value: object, kind: str) -> float:
@@ -90,11 +95,7 @@ def parse_quantity(value: object, kind: str) -> float:
             digits = int(value.bit_length() * math.log10(2)) + 1
             raise UnitError(f"a {digits}-digit integer is too large to be a finite number") from None
     elif isinstance(value, str):
-        m = _QTY.match(value)
-        if not m:
-            raise UnitError(f"cannot read {value!r} as a quantity (e.g. '51.2 GB/s', '4 TOPS')")
-        number = float(m.group(1))
-        word = m.group(2).replace(" ", "")
+        number, word = _split_quantity(value)
         if word:
             factor, unit = _split_prefix(word)
             unit_kind, unit_factor = _UNIT_KINDS[unit]
@@ -104,8 +105,27 @@ def parse_quantity(value: object, kind: str) -> float:
     else:
         raise UnitError(f"expected a number or a quantity string, got {type(value).__name__}")
     if math.isnan(number) or math.isinf(number):
-        raise UnitError(f"{value!r} is not a finite number")
+        raise UnitError(f"{_shown(value)} is not a finite number")
     return number
+
+
+def _shown(value: object) -> str:
+    from roofsweep.errors import quote  # errors imports nothing of ours; deferred for clarity
+
+    return quote(value)
+
+
+def _split_quantity(text: str) -> tuple[float, str]:
+    """``" 51.2 GB/s\n" -> (51.2, "GB/s")``: a number, then a unit word; whitespace anywhere
+    around or inside the unit is ignored (folded YAML scalars end in a newline). Linear time."""
+    if len(text) > MAX_QUANTITY_CHARS:
+        raise UnitError(f"quantity {_shown(text)} is too long (at most {MAX_QUANTITY_CHARS} characters)")
+    stripped = text.strip()
+    m = _NUMBER.match(stripped)
+    word = "".join(stripped[m.end():].split()) if m else ""
+    if not m or not set(word) <= _UNIT_CHARS:
+        raise UnitError(f"cannot read {_shown(text)} as a quantity (e.g. '51.2 GB/s', '4 TOPS')")
+    return float(m.group()), word
 
 
 # ----------------------------------------------------------------------------------- formatting

@@ -310,11 +310,15 @@ BAD_CASES = {
     # an integer beyond float range used to raise OverflowError out of the loader
     "huge-integer": ("name: t\nkind: cpu\ndefault_dtype: int8\npeak_macs_per_s: {int8: 1e12}\n"
                      "bandwidth: 1" + "0" * 400 + "\n", "bandwidth", "401-digit integer is too large"),
-    # finite figures whose quotient is not: 1e12 / 1e-300 = inf, 1e-300 / 1e300 = 0
+    # absurd finite figures are outside the documented plausible ranges (they used to give an
+    # infinite or zero ridge point further down): bandwidth 1e-300 < 1 byte/s, peak 1e-300 < 1 MAC/s
     "ridge-overflows": ("name: t\nkind: cpu\ndefault_dtype: int8\npeak_macs_per_s: {int8: 1e12}\n"
-                        "bandwidth: 1.0e-300\n", "peak_macs_per_s.int8", "ridge point inf MAC/byte, out of range"),
+                        "bandwidth: 1.0e-300\n", "bandwidth", "outside the plausible range (from 1 to 1e+16"),
     "ridge-underflows": ("name: t\nkind: cpu\ndefault_dtype: int8\npeak_macs_per_s: {int8: 1.0e-300}\n"
-                         "bandwidth: 1.0e+300\n", "peak_macs_per_s.int8", "ridge point 0 MAC/byte, out of range"),
+                         "bandwidth: 1.0e+300\n", "peak_macs_per_s.int8", "outside the plausible range"),
+    # each figure in range, their quotient not: 1e18 MAC/s / 1 byte/s = 1e18 MAC/byte > 1e6
+    "ridge-out-of-range": ("name: t\nkind: cpu\ndefault_dtype: int8\npeak_macs_per_s: {int8: 1e18}\n"
+                           "bandwidth: 1\n", "peak_macs_per_s.int8", "ridge point 1e+18 MAC/byte, outside"),
 }
 
 

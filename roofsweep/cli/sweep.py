@@ -27,7 +27,12 @@ def _ridge_points(ridge_points: Optional[str], rp_range: Optional[str]):
     if ridge_points is not None and rp_range is not None:
         raise ConfigError("give --ridge-points or --rp-range, not both")
     spec = ridge_points if ridge_points is not None else rp_range
-    return DEFAULT_TABLE_RPS if spec is None else spec  # an empty spec is an error, not the default
+    if spec is None:
+        return DEFAULT_TABLE_RPS
+    from roofsweep.engine.sweep import command_grid
+
+    command_grid(spec)  # bounded before any work; an empty spec is an error, not the default
+    return spec
 
 
 def _command_line() -> str:

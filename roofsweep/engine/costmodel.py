@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from roofsweep.engine.costschema import ACCOUNTING_CHOICES, LATENCY_CHOICES, MAX_PAD_RGB, coerce  # noqa: F401
 from roofsweep.errors import ConfigError, did_you_mean
-from roofsweep.layertable import ACTIVATIONS
-from roofsweep.units import DTYPE_BYTES, UnitError, parse_quantity
+from roofsweep.units import DTYPE_BYTES
 
 # op types that do arithmetic (MACs); their activation bytes follow
 # ``compute_activation_accounting``.
@@ -37,8 +37,6 @@ COMPUTE_OPS = ("conv2d", "dwconv2d", "fc", "matmul", "attention")
 # ``charge_elementwise`` is on. Pools are always charged.
 MEMORY_OPS = ("elementwise", "pool", "other")
 
-ACCOUNTING_CHOICES = ("inputs", "inputs+outputs")
-MAX_PAD_RGB = 4096  # channels a 3-channel input may be padded to (hardware pads to 4, 8, 16...)
 
 COSTED_COLUMNS = ("weight_bytes", "activation_bytes", "bytes")
 
@@ -72,6 +70,8 @@ class CostModel:
     sweep_bandwidth_bytes_per_s  DRAM bandwidth held fixed in ridge-point sweeps
                                  (peak MAC/s = RP x this)
     rp0_peak_macs_per_s          peak MAC/s at ridge point 0, where memory is free
+    latency                      ``"roofline"``, ``"calibrated"`` or None (= calibrated when the
+                                 profile has a calibration); not used by the engine yet
     """
 
     name: str = "custom"
@@ -89,10 +89,12 @@ class CostModel:
     sweep_bandwidth_bytes_per_s: float = 40e9
     rp0_peak_macs_per_s: float = 200e9
 
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = _coerce(f.name, getattr(self, f.name))
-            object.__setattr__(self, f.name, value)
+    latency: str | None = None
+
+    def __post_init__(self) -> None:  # the pydantic schema validates and coerces every field
+        values = coerce({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
 
     # ---------------------------------------------------------------------------------------
     def resolve_dtype(self, profile: Any = None) -> str:
@@ -131,99 +133,6 @@ class CostModel:
 # ------------------------------------------------------------------------------ validation
 def _field_names() -> list[str]:
     return [f.name for f in dataclasses.fields(CostModel)]
-
-
-def _as_bool(key: str, v: Any) -> bool:
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, str) and v.strip().lower() in ("true", "yes", "on", "1"):
-        return True
-    if isinstance(v, str) and v.strip().lower() in ("false", "no", "off", "0"):
-        return False
-    raise ConfigError(f"cost model '{key}' must be true or false, got {v!r}")
-
-
-def _is_none(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and v.strip().lower() in ("none", "null", ""))
-
-
-def _as_number(key: str, v: Any, kind: str | None, *, positive: bool, allow_inf: bool = False) -> float:
-    if isinstance(v, bool):
-        raise ConfigError(f"cost model '{key}' must be a number, got {v!r}")
-    if isinstance(v, str):
-        try:
-            x = parse_quantity(v, kind) if kind else float(v)
-        except (UnitError, ValueError) as e:
-            raise ConfigError(f"cost model '{key}': {e}") from None
-    elif isinstance(v, (int, float, np.integer, np.floating)):
-        try:
-            x = float(v)
-        except OverflowError:  # an integer beyond float range
-            raise ConfigError(f"cost model '{key}' must be a finite number, got an integer that is too large") from None
-    else:
-        raise ConfigError(f"cost model '{key}' must be a number, got {type(v).__name__}")
-    if math.isnan(x) or (math.isinf(x) and not allow_inf):
-        raise ConfigError(f"cost model '{key}' must be a finite number, got {v!r}")
-    if positive and not x > 0:
-        raise ConfigError(f"cost model '{key}' must be > 0, got {v!r}")
-    if not positive and x < 0:
-        raise ConfigError(f"cost model '{key}' must be >= 0, got {v!r}")
-    return x
-
-
-def _as_dtype(key: str, v: Any) -> str:
-    if not isinstance(v, str) or v not in DTYPE_BYTES:
-        raise ConfigError(f"cost model '{key}': " + did_you_mean(str(v), DTYPE_BYTES, "dtype"))
-    return v
-
-
-def _coerce(key: str, v: Any) -> Any:
-    """Validate (and coerce strings from ``--set key=value``) one CostModel field."""
-    if key in ("name", "description"):
-        if not isinstance(v, str):
-            raise ConfigError(f"cost model '{key}' must be a string, got {v!r}")
-        return v
-    if key == "dtype":
-        return None if _is_none(v) else _as_dtype(key, v)
-    if key == "sweep_dtype":
-        return _as_dtype(key, v)
-    if key in ("weight_bytes_per_elem", "activation_bytes_per_elem"):
-        return None if _is_none(v) else _as_number(key, v, None, positive=False)
-    if key == "compute_activation_accounting":
-        if v not in ACCOUNTING_CHOICES:
-            raise ConfigError(
-                f"cost model '{key}' must be one of {', '.join(ACCOUNTING_CHOICES)}; got {v!r}"
-            )
-        return v
-    if key in ("charge_elementwise", "use_onchip"):
-        return _as_bool(key, v)
-    if key == "unfused_activations":
-        if isinstance(v, str):
-            v = [s.strip() for s in v.split(",") if s.strip()]
-        if not isinstance(v, (list, tuple)) or not all(isinstance(s, str) and s for s in v):
-            shown = type(v).__name__ if not isinstance(v, (list, tuple)) else "a list holding " + ", ".join(
-                sorted({type(s).__name__ for s in v if not (isinstance(s, str) and s)}))
-            raise ConfigError(f"cost model '{key}' must be a list of activation names, got {shown}")
-        known = ACTIVATIONS
-        for name in v:
-            if name not in known:  # a typo would otherwise change nothing, silently
-                raise ConfigError(f"cost model '{key}': " + did_you_mean(name, known, "activation"))
-        return tuple(v)
-    if key == "pad_rgb_to":
-        if _is_none(v):
-            return None
-        if isinstance(v, str) and v.strip().isdigit():
-            v = int(v)
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 3 <= v <= MAX_PAD_RGB:
-            raise ConfigError(f"cost model '{key}' must be an integer >= 3 and <= {MAX_PAD_RGB}, or none; got {v!r}")
-        return int(v)
-    if key == "onchip_bytes":
-        return None if _is_none(v) else _as_number(key, v, "bytes", positive=False)
-    if key == "sweep_bandwidth_bytes_per_s":
-        return _as_number(key, v, "bandwidth", positive=True)
-    if key == "rp0_peak_macs_per_s":
-        return _as_number(key, v, "compute", positive=True)
-    raise AssertionError(f"no validator for CostModel.{key}")  # pragma: no cover
 
 
 def with_overrides(cm: CostModel, **overrides: Any) -> CostModel:

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from roofsweep.engine.costmodel import CostModel, apply_cost_model, get_preset
-from roofsweep.errors import ConfigError, RoofsweepError
+from roofsweep.errors import ConfigError, RoofsweepError, quote
+from roofsweep.schema import RANGES
 from roofsweep.engine.roofline import check_rates, roofline
 
 SWEEP_COLUMNS = (
@@ -32,7 +33,11 @@ SWEEP_COLUMNS = (
     "memory_bound_fraction", "compute_bound_fraction",
 )
 
-MAX_GRID_POINTS = 1_000_000
+MAX_GRID_POINTS = 100_000  # library calls: 100,000 points x MNv2 cost 0.8 s (one loaded core)
+# Commands and configs print and report every point: a terminal table of 10,000 rows took 47 s
+# and 1,000 rows 4.7 s on a loaded 2-core machine, so the CLI and experiment configs stop here.
+MAX_COMMAND_GRID_POINTS = 2_000
+MAX_RIDGE_POINT = RANGES["ridge_point"].hi  # 1e6 MAC/byte (docs/hardware-profiles.md, ranges)
 # Elements of one (layers x points) block: ~0.5 MB of float64, cache-sized (fastest measured).
 _BLOCK_ELEMS = 65_536
 
@@ -45,13 +50,16 @@ def _num(text: str, spec: str) -> float:
         x = float(text)
     except ValueError:
         raise ConfigError(
-            f"cannot read {text!r} in ridge-point spec {spec!r}; write a list '0,5,50,500', "
+            f"cannot read {quote(text)} in ridge-point spec {quote(spec)}; write a list '0,5,50,500', "
             f"a range 'START:STOP:N' or a log range 'START:STOP:N:log'"
         ) from None
     if not math.isfinite(x):
-        raise ConfigError(f"ridge points must be finite numbers, got {text!r} in {spec!r}")
+        raise ConfigError(f"ridge points must be finite numbers, got {quote(text)} in {quote(spec)}")
     if x < 0:
-        raise ConfigError(f"ridge points must be >= 0 MAC/byte, got {text!r} in {spec!r}")
+        raise ConfigError(f"ridge points must be >= 0 MAC/byte, got {quote(text)} in {quote(spec)}")
+    if x > MAX_RIDGE_POINT:  # beyond it latencies underflow and overflow (numpy RuntimeWarnings)
+        raise ConfigError(f"ridge point {quote(text)} in {quote(spec)} is outside the plausible range "
+                          f"(0 to {MAX_RIDGE_POINT:g} MAC/byte)")
     return x + 0.0  # -0.0 -> 0.0
 
 
@@ -83,7 +91,7 @@ def ridge_point_grid(spec: str | float | Sequence[float]) -> np.ndarray:
                 values = np.asarray(spec, dtype=np.float64).reshape(-1)
             except (TypeError, ValueError, OverflowError):
                 values = np.array([_num(str(v), "the ridge-point list") for v in spec])
-            bad = ~np.isfinite(values) | (values < 0)
+            bad = ~np.isfinite(values) | (values < 0) | (values > MAX_RIDGE_POINT)
             if bad.any():
                 v = values[bad][0]
                 _num(str(v), "the ridge-point list")  # raises the matching message
@@ -95,24 +103,24 @@ def ridge_point_grid(spec: str | float | Sequence[float]) -> np.ndarray:
     if ":" in text:
         parts = [p.strip() for p in text.split(":")]
         if len(parts) not in (3, 4):
-            raise ConfigError(f"ridge-point range {spec!r} must be START:STOP:N or START:STOP:N:log")
+            raise ConfigError(f"ridge-point range {quote(spec)} must be START:STOP:N or START:STOP:N:log")
         start, stop = _num(parts[0], spec), _num(parts[1], spec)
         try:
             n = int(parts[2])
         except ValueError:
-            raise ConfigError(f"N in ridge-point range {spec!r} must be an integer, got {parts[2]!r}") from None
+            raise ConfigError(f"N in ridge-point range {quote(spec)} must be an integer, got {quote(parts[2])}") from None
         scale = parts[3].lower() if len(parts) == 4 else "linear"
         if scale not in ("log", "lin", "linear"):
-            raise ConfigError(f"ridge-point range scale must be 'log' or 'linear', got {parts[3]!r}")
+            raise ConfigError(f"ridge-point range scale must be 'log' or 'linear', got {quote(parts[3])}")
         if stop < start:
-            raise ConfigError(f"ridge-point range {spec!r} is inverted: START {start:g} > STOP {stop:g}")
+            raise ConfigError(f"ridge-point range {quote(spec)} is inverted: START {start:g} > STOP {stop:g}")
         if n > MAX_GRID_POINTS:
-            raise ConfigError(f"too many ridge points ({n}) in {spec!r}; at most {MAX_GRID_POINTS}")
+            raise ConfigError(f"too many ridge points ({n}) in {quote(spec)}; at most {MAX_GRID_POINTS}")
         if n < 1 or (n == 1 and start != stop):
-            raise ConfigError(f"ridge-point range {spec!r} needs N >= 2 points, got {n}")
+            raise ConfigError(f"ridge-point range {quote(spec)} needs N >= 2 points, got {n}")
         if scale == "log":
             if start <= 0:
-                raise ConfigError(f"log ridge-point range {spec!r} needs START > 0 (log of 0)")
+                raise ConfigError(f"log ridge-point range {quote(spec)} needs START > 0 (log of 0)")
             grid = np.geomspace(start, stop, n)
             grid[0], grid[-1] = start, stop
         else:
@@ -120,10 +128,19 @@ def ridge_point_grid(spec: str | float | Sequence[float]) -> np.ndarray:
         return np.unique(grid)
     values = [_num(p.strip(), spec) for p in text.split(",") if p.strip()]
     if not values:
-        raise ConfigError(f"ridge-point list {spec!r} holds no numbers")
+        raise ConfigError(f"ridge-point list {quote(spec)} holds no numbers")
     if len(values) > MAX_GRID_POINTS:
         raise ConfigError(f"too many ridge points ({len(values)}); at most {MAX_GRID_POINTS}")
     return np.unique(np.asarray(values, dtype=np.float64))
+
+
+def command_grid(spec: str | float | Sequence[float]) -> np.ndarray:
+    """``ridge_point_grid`` for a command or a config: at most ``MAX_COMMAND_GRID_POINTS``."""
+    grid = ridge_point_grid(spec)
+    if len(grid) > MAX_COMMAND_GRID_POINTS:
+        raise ConfigError(f"too many ridge points ({len(grid):,}); a command or config reports every "
+                          f"point, at most {MAX_COMMAND_GRID_POINTS:,} (use the Python API for denser grids)")
+    return grid
 
 
 def rp_label(rp: float, digits: int = 6) -> str:

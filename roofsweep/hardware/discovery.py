@@ -26,7 +26,7 @@ from typing import NamedTuple
 import platformdirs
 
 from roofsweep.errors import ProfileError, did_you_mean
-from roofsweep.hardware.loader import _analyse_file, load_profile
+from roofsweep.hardware.loader import analyse_file, load_profile
 from roofsweep.hardware.profile import HardwareProfile
 
 ENV_VAR = "ROOFSWEEP_PROFILE_PATH"
@@ -135,7 +135,7 @@ def _load_folder(
     seen: dict[str, Path] = {}
     for name, _mtime, _size in signature:
         file = Path(folder) / name
-        profile, problems = _analyse_file(file)
+        profile, problems = analyse_file(file)
         if profile is None:
             bad.append((file, tuple(problems)))
         elif profile.name in seen:

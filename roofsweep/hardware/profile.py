@@ -43,6 +43,7 @@ class HardwareProfile:
     notes: str = ""
     estimated: tuple[str, ...] = ()  # field paths that are estimates, e.g. "peak_macs_per_s.int8"
     measured: dict | None = field(default=None, hash=False)  # written by `roofsweep probe`
+    calibration: dict | None = field(default=None, hash=False)  # written by `roofsweep calibrate`
     path: str | None = field(default=None, compare=False)  # file it came from
 
     def __post_init__(self) -> None:

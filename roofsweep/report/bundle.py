@@ -4,10 +4,12 @@ Everything is built in a hidden temporary sibling of the target (same filesystem
 into place. An existing report is never partly overwritten: without ``force`` the new one goes
 to a timestamped sibling (``report-20250101-120000``, then ``-2``, ``-3``...); with ``force``
 the old folder is renamed aside, the new one renamed in, and only then the old one deleted -
-and only if the old folder is a roofsweep report (it has ``summary.json`` and ``index.html``):
-``--force`` never deletes a folder roofsweep did not write. On any exception - KeyboardInterrupt
-included - the temporary folder, and any parent folders created for the report, are removed;
-an ``OSError`` (disk full...) becomes a one-line ``OutputError``.
+and only if the old folder is a roofsweep report (it carries the marker file
+``.roofsweep-report`` every report gets): ``--force`` never deletes a folder roofsweep did not
+write. On any exception - KeyboardInterrupt included - the temporary folder, and any parent
+folders created for the report, are removed; an ``OSError`` (disk full...) becomes a one-line
+``OutputError``. Temporary folders of killed writers are removed on the next write, and an
+interrupted ``--force`` replace is finished then (``roofsweep.io.atomic``).
 
 Folder contents::
 
@@ -16,6 +18,7 @@ Folder contents::
     sweep.csv             the long-form sweep DataFrame
     layers/MODEL__POINT.csv  per-layer roofline tables
     summary.json          run summary (ReportData.summary_dict) + the list of files
+    .roofsweep-report     marker: this folder is a roofsweep report
 """
 
 from __future__ import annotations
@@ -31,15 +34,17 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from roofsweep.errors import OutputError
+from roofsweep.errors import OutputError, quote
+from roofsweep.io import atomic
+from roofsweep.io.atomic import free_name, is_marked
 from roofsweep.report.data import ReportData
 from roofsweep.report.export import to_csv
 from roofsweep.report.html import render_html, slug
 from roofsweep.report.plots import figure_to_svg, freeze_layout
 
-TMP_PREFIX = ".roofsweep-tmp-"
-OLD_PREFIX = ".roofsweep-old-"
-
+TMP_PREFIX = atomic.TMP_PREFIX
+OLD_PREFIX = atomic.OLD_PREFIX
+MARKER = atomic.MARKER
 
 def _nearest_existing(path: Path) -> Path:
     p = path
@@ -50,16 +55,39 @@ def _nearest_existing(path: Path) -> Path:
     return p
 
 
+def _out_path(out_dir: str | os.PathLike, what: str) -> Path:
+    """``out_dir`` as an absolute path; a path that cannot name a folder is a one-line error."""
+    try:
+        raw = os.fspath(out_dir)
+        out = Path(raw).expanduser().absolute()
+        os.fsencode(out)  # a path the filesystem cannot take (lone surrogates, NUL) fails here
+        if "\0" in str(out):
+            raise ValueError("embedded NUL")
+    except (ValueError, UnicodeError, RuntimeError) as exc:  # RuntimeError: ~unknown-user
+        raise OutputError(f"cannot write {what} to {quote(str(out_dir))}: not a usable path ({exc})") from None
+    if out.parent == out:
+        raise OutputError(f"cannot write {what} to '{out}': the filesystem root cannot be a {what} folder")
+    return out
+
+
 def check_writable(out_dir: str | os.PathLike, what: str = "report", folder: bool = True,
                    force: bool = False) -> Path:
     """Fail early, with one line naming the path and the reason, if a ``what`` cannot be written
     to ``out_dir`` (a folder, or a file when ``folder`` is False); returns the absolute path.
     With ``force``, an existing non-empty folder must be a roofsweep report (it gets replaced).
     Creates nothing that outlives the check."""
-    out = Path(out_dir).expanduser().absolute()
-    if folder and out.exists() and not out.is_dir():
+    out = _out_path(out_dir, what)
+    try:
+        exists, is_dir = out.exists(), out.is_dir()
+    except OSError as exc:
+        raise OutputError(f"cannot write {what} to '{out}': {exc.strerror or exc}") from None
+    if folder and exists and not is_dir:
         raise OutputError(f"cannot write {what} to '{out}': it exists and is not a folder")
-    if folder and force and out.is_dir() and any(out.iterdir()) and not is_report(out):
+    if not folder and is_dir:
+        raise OutputError(f"cannot write {what} to '{out}': it is a folder, not a file")
+    if not folder and exists and not out.is_file():  # /dev/null, a FIFO: never replaced by a file
+        raise OutputError(f"cannot write {what} to '{out}': it exists and is not a regular file")
+    if folder and is_dir and _not_empty(out, what) and force and not is_report(out):
         raise OutputError(f"--force replaces only a roofsweep report; '{out}' is a folder roofsweep did not "
                           "write (choose another --out)")
     parent = out.parent
@@ -75,26 +103,23 @@ def check_writable(out_dir: str | os.PathLike, what: str = "report", folder: boo
     return out
 
 
+def _not_empty(folder: Path, what: str) -> bool:
+    try:
+        return any(folder.iterdir())
+    except OSError as exc:
+        raise OutputError(f"cannot write {what} to '{folder}': {exc.strerror or exc}") from None
+
+
 def is_report(folder: Path) -> bool:
-    """A folder roofsweep wrote (what ``--force`` may replace)."""
-    return (folder / "summary.json").is_file() and (folder / "index.html").is_file()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """A folder roofsweep wrote (what ``--force`` may replace): it carries the marker file
+    ``.roofsweep-report`` that every report folder gets. ``index.html`` and ``summary.json``
+    alone are not enough - a user's web site has those too."""
+    return is_marked(Path(folder))
 
 
 def _free_name(target: Path, now: datetime | None = None) -> Path:
     """``<target>-YYYYmmdd-HHMMSS``, or with ``-2``, ``-3``... when that exists too."""
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    candidate = target.with_name(f"{target.name}-{stamp}")
-    n = 2
-    while candidate.exists():
-        candidate = target.with_name(f"{target.name}-{stamp}-{n}")
-        n += 1
-    return candidate
+    return free_name(target, (now or datetime.now()).strftime("%Y%m%d-%H%M%S"))
 
 
 def _unique(name: str, used: set[str]) -> str:
@@ -150,8 +175,8 @@ def write_report(out_dir: str | os.PathLike, report: ReportData, figures: Mappin
     tmp = None
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=parent, prefix=TMP_PREFIX))
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; a report should be readable as usual
+        atomic.clean_stale(parent)  # what a killed writer left here
+        tmp = atomic.temp_folder(parent)
         _write_contents(tmp, report, figures or {})
         return _move_into_place(tmp, target, force)
     except BaseException as exc:
@@ -168,31 +193,7 @@ def write_report(out_dir: str | os.PathLike, report: ReportData, figures: Mappin
 
 
 def _move_into_place(tmp: Path, target: Path, force: bool) -> Path:
-    if target.exists() and target.is_dir() and not any(target.iterdir()):
-        os.rename(tmp, target)  # POSIX rename replaces an empty folder atomically
-        return target
-    if not target.exists():
-        try:
-            os.rename(tmp, target)
-            return target
-        except OSError:
-            if not target.exists():
-                raise
-            # someone created it meanwhile: fall through to the existing-target rules
-    if not force:
-        new = _free_name(target)
-        os.rename(tmp, new)
-        return new
-    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=OLD_PREFIX))
-    os.rmdir(old)  # reserve a unique name, then move the old report onto it
-    os.rename(target, old)
-    try:
-        os.rename(tmp, target)
-    except BaseException:
-        os.rename(old, target)  # put the old report back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-    return target
+    return atomic.publish_folder(tmp, target, force, datetime.now().strftime("%Y%m%d-%H%M%S"))
 
 
-__all__ = ["write_report", "check_writable", "is_report", "TMP_PREFIX"]
+__all__ = ["write_report", "check_writable", "is_report", "TMP_PREFIX", "MARKER"]
