@@ -21,16 +21,17 @@ import numpy as np
 import pandas as pd
 
 from roofsweep.engine.costmodel import CostModel, get_preset, parse_set_option, with_overrides
+from roofsweep.engine.sweep import DEFAULT_CURVE_RIDGE_POINTS, DEFAULT_RIDGE_POINTS
 from roofsweep.errors import ConfigError
 from roofsweep.layertable import TraceResult
 from roofsweep.zoo.registry import ModelRef, resolve
 
-# Ridge points of the terminal sweep table: the paper's named points (0, 5, 50, 500) and the
-# decades between them.
-DEFAULT_TABLE_RPS = (0.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0)
-# Dense grid for curves and the Pareto frontier share: 0 and 1..500 log-spaced.
-DEFAULT_CURVE_RPS = "1:500:241:log"
+# Ridge points of the terminal sweep table (RP 0 = "MACs only", then 5..500) and the dense grid
+# of curves and the frontier share: one definition each, in the engine.
+DEFAULT_TABLE_RPS = DEFAULT_RIDGE_POINTS
+DEFAULT_CURVE_RPS = DEFAULT_CURVE_RIDGE_POINTS
 LOW_RP, HIGH_RP = 5.0, 500.0
+DOMINANT_LAYERS = 5  # layers per (model, point) in ``Analysis.dominant``
 
 
 @dataclass
@@ -45,6 +46,20 @@ class ModelResult:
 
 @dataclass
 class Analysis:
+    """Everything one analysis computed; reporters and the CLI only read it.
+
+    ``rp_sweep`` / ``rp_curve`` / ``profile_sweep``: long-form sweep frames (docs/contracts.md)
+    with ``on_frontier``; ``rows``: the table and profile rows together, as ``--format json|csv``
+    prints them (with ``latency_is``, ``same_as`` and ``frontier_share``); ``per_layer``:
+    per-layer roofline rows at the per-layer points and each profile; ``costed``: every model's
+    costed LayerTable at the sweep dtype; ``totals``: one row per model (MACs, params, bytes,
+    mean intensity, layers, dtype); ``dominant``: the slowest layers of each model at each
+    per-layer ridge point, with ``share``; ``frontier_share``: the share of the RP range on
+    which each model is on the accuracy-latency frontier; ``same_as``: profile name -> the RP
+    point it duplicates (same dtype, peak and bandwidth - the paper archetypes);
+    ``profile_points``: each profile as the numbers the sweep used.
+    """
+
     models: list[ModelResult]
     cost_model: CostModel
     profiles: list[Any]
@@ -55,10 +70,22 @@ class Analysis:
     per_layer: pd.DataFrame
     frontier_share: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    costed: pd.DataFrame | None = None
+    totals: pd.DataFrame | None = None
+    dominant: pd.DataFrame | None = None
+    same_as: dict[str, str] = field(default_factory=dict)
+    profile_points: list[Any] = field(default_factory=list)
+    rows: pd.DataFrame | None = None
+    per_layer_points: list[str] = field(default_factory=list)
 
     def layers(self, model: str, point: str) -> pd.DataFrame:
         pl = self.per_layer
         return pl[(pl["model"] == model) & (pl["point"] == point)]
+
+    def dominant_at(self, model: str) -> pd.DataFrame:
+        """``dominant`` rows of one model (every per-layer ridge point, in order)."""
+        d = self.dominant
+        return d[d["model"] == model] if d is not None else pd.DataFrame()
 
 
 def cost_model_from(preset: str | CostModel = "default", overrides: Iterable[str] | dict | None = None) -> CostModel:
@@ -150,11 +177,15 @@ def analyze(
     """Trace (or load) models, cost them and sweep ridge points and hardware profiles.
 
     ``hardware``: profiles or names/paths (None = every discovered profile; ``[]`` = none).
-    ``accuracy``: top-1 per model label, overriding the zoo's published figures.
+    ``accuracy``: top-1 per model label, overriding the zoo's published figures (a label that
+    is not one of the models is a ``ConfigError``).
+
+    Each model is costed once per (dtype, on-chip capacity) - ``engine.sweep.CostCache`` -
+    however many sweeps and tables read it.
     """
-    from roofsweep.hardware import get_profile, list_profiles
     from roofsweep.engine.pareto import frontier, frontier_share
-    from roofsweep.engine.sweep import MAX_GRID_POINTS, per_layer_at, ridge_point_grid, sweep_profiles, sweep_ridge_points
+    from roofsweep.engine.sweep import (MAX_GRID_POINTS, CostCache, per_layer_at, profile_point,
+                                        ridge_point_grid, sweep_profiles, sweep_ridge_points)
 
     cm = cost_model_from(preset, overrides)
     rps = ridge_point_grid(ridge_points)
@@ -163,33 +194,23 @@ def analyze(
         results = list(models)
     else:
         results = load_models(resolve_models(models), use_cache=use_cache, progress=progress)
-    if hardware is None:
-        profiles = list_profiles()
-    else:
-        profiles = [get_profile(h) if isinstance(h, str) else h for h in hardware]
-        seen: dict[str, Any] = {}
-        for h, p in zip(hardware, profiles):
-            if p.name in seen:
-                first = seen[p.name]
-                also = "" if str(first) == str(h) else f" (as {first} and {h})"
-                raise ConfigError(f"hardware profile '{p.name}' is given twice{also}")
-            seen[p.name] = h if isinstance(h, str) else p.name
-    meta = model_meta(results)
-    if accuracy:
-        for label, top1 in accuracy.items():
-            if label in meta.index:
-                meta.loc[label, "top1"] = top1
-    tabs = tables(results)
+    profiles = _profiles(hardware)
+    meta = _with_accuracy(model_meta(results), accuracy)
+    costs = CostCache(tables(results))
+    points = [profile_point(cm, p) for p in profiles]  # each profile read once, as numbers
 
-    rp_sweep = frontier(sweep_ridge_points(tabs, rps, cm, meta))
+    rp_sweep = frontier(sweep_ridge_points(costs, rps, cm, meta))
     dense = np.union1d(curve, rps)
     if len(dense) > MAX_GRID_POINTS:  # the user's grid is already as dense as allowed
         dense = rps
-    rp_curve = frontier(sweep_ridge_points(tabs, dense, cm, meta))
-    profile_sweep = frontier(sweep_profiles(tabs, profiles, cm, meta)) if profiles else _empty_like(rp_sweep)
-    points: list[Any] = [float(p) for p in per_layer_points] + list(profiles)
-    per_layer = per_layer_at(tabs, points, cm)
+    rp_curve = frontier(sweep_ridge_points(costs, dense, cm, meta))
+    profile_sweep = frontier(sweep_profiles(costs, points, cm, meta)) if points else _empty_like(rp_sweep)
+    rp_points = [float(p) for p in per_layer_points]
+    per_layer = per_layer_at(costs, rp_points + points, cm)
     share = frontier_share(rp_curve[rp_curve["ridge_point"] > 0], scale="log")
+    costed = costs.costed(cm, cm.resolve_dtype(None), cm.onchip_capacity(None))
+    same = profile_duplicates(rp_sweep, profile_sweep)
+    layer_points = list(dict.fromkeys(per_layer.loc[per_layer["hardware"] == "", "point"]))
     return Analysis(
         models=results,
         cost_model=cm,
@@ -200,41 +221,125 @@ def analyze(
         profile_sweep=profile_sweep,
         per_layer=per_layer,
         frontier_share=share,
-        notes=unsupported_notes(results) + _dtype_notes(cm, profiles),
+        notes=unsupported_notes(results) + _dtype_notes(cm, profiles, points),
+        costed=costed,
+        totals=model_totals(costed, results),
+        dominant=_dominant(per_layer, layer_points),
+        same_as=same,
+        profile_points=points,
+        rows=output_rows(rp_sweep, profile_sweep, share, same),
+        per_layer_points=layer_points,
     )
 
 
-def _dtype_notes(cm: CostModel, profiles) -> list[str]:
-    """A cost model that fixes a dtype runs a profile lacking it at the profile's own dtype."""
+def _profiles(hardware) -> list[Any]:
+    from roofsweep.hardware import get_profile, list_profiles
+
+    if hardware is None:
+        return list_profiles()
+    profiles = [get_profile(h) if isinstance(h, str) else h for h in hardware]
+    seen: dict[str, Any] = {}
+    for h, p in zip(hardware, profiles):
+        if p.name in seen:
+            first = seen[p.name]
+            also = "" if str(first) == str(h) else f" (as {first} and {h})"
+            raise ConfigError(f"hardware profile '{p.name}' is given twice{also}")
+        seen[p.name] = h if isinstance(h, str) else p.name
+    return profiles
+
+
+def _with_accuracy(meta: pd.DataFrame, accuracy: dict[str, float] | None) -> pd.DataFrame:
+    if not accuracy:
+        return meta
+    from roofsweep.errors import did_you_mean
+
+    meta = meta.copy()
+    for label, top1 in accuracy.items():
+        if label not in meta.index:
+            raise ConfigError("top-1 given for " + did_you_mean(str(label), list(meta.index), "model"))
+        meta.loc[label, "top1"] = float(top1)
+    return meta
+
+
+def _dominant(per_layer: pd.DataFrame, points: Sequence[str]) -> pd.DataFrame:
+    """The ``DOMINANT_LAYERS`` slowest layers of each model at each of ``points``."""
+    from roofsweep.engine.roofline import dominant_layers
+
+    parts = [dominant_layers(per_layer[per_layer["point"] == p], DOMINANT_LAYERS) for p in points]
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else per_layer.iloc[0:0].assign(share=0.0)
+
+
+def profile_duplicates(rp_sweep: pd.DataFrame, profile_sweep: pd.DataFrame) -> dict[str, str]:
+    """Profile name -> the ridge-point row it repeats exactly (same dtype, peak and bandwidth:
+    the paper archetype profiles ``paper-rp*``), for profiles that do."""
+    if not len(profile_sweep) or not len(rp_sweep):
+        return {}
+    by_rate = {_rate_key(r): str(r["point"]) for _, r in rp_sweep.drop_duplicates("point").iterrows()}
+    out = {}
+    for _, r in profile_sweep.drop_duplicates("point").iterrows():
+        if _rate_key(r) in by_rate:
+            out[str(r["point"])] = by_rate[_rate_key(r)]
+    return out
+
+
+def _rate_key(row) -> tuple:
+    return (str(row.get("dtype", "")), float(row["peak_macs_per_s"]), float(row["bandwidth_bytes_per_s"]))
+
+
+def output_rows(rp_sweep: pd.DataFrame, profile_sweep: pd.DataFrame, share: pd.DataFrame,
+                same_as: dict[str, str]) -> pd.DataFrame:
+    """The rows ``--format json|csv`` prints: ridge-point rows, then profile rows, with
+    ``latency_is`` (``"bound"``: a roofline bound, unless a column already says otherwise),
+    ``same_as`` (the RP point a profile row repeats, else ``""``) and ``frontier_share``
+    (per model; null for a model without top-1)."""
+    rows = pd.concat([rp_sweep, profile_sweep], ignore_index=True)
+    if "latency_is" not in rows:
+        rows["latency_is"] = "bound"
+    rows["latency_is"] = rows["latency_is"].fillna("bound")
+    rows["same_as"] = rows["point"].map(lambda p: same_as.get(str(p), "")).astype(object)
+    held = dict(zip(share["model"], share["frontier_share"])) if len(share) else {}
+    rows["frontier_share"] = rows["model"].map(lambda m: held.get(m, np.nan)).astype(np.float64)
+    return rows
+
+
+def _dtype_notes(cm: CostModel, profiles, points) -> list[str]:
+    """A cost model that fixes a dtype runs a profile lacking it at the profile's own dtype
+    (decided once, by ``engine.sweep.profile_dtype``; this only reports it)."""
     if cm.dtype is None:
         return []
-    return [
-        f"{p.name} has no {cm.dtype} peak; evaluated at its default dtype {p.default_dtype}"
-        for p in profiles
-        if cm.dtype not in p.peak_macs_per_s
-    ]
+    return [f"{p.name} has no {cm.dtype} peak; evaluated at its default dtype {pp.dtype}"
+            for p, pp in zip(profiles, points) if pp.dtype != cm.dtype]
 
 
 def _empty_like(df: pd.DataFrame) -> pd.DataFrame:
     return df.iloc[0:0].copy()
 
 
+def model_totals(costed: pd.DataFrame, models: Sequence[ModelResult] = ()) -> pd.DataFrame:
+    """Whole-model totals of a costed table (``apply_cost_model``), one row per model (index
+    ``model``, in order of appearance): ``macs``, ``weight_bytes``, ``activation_bytes``,
+    ``bytes``, ``intensity_macs_per_byte`` (total MACs / total bytes; inf for no bytes),
+    ``layers``, ``dtype`` (from the table's attrs) and ``params`` (from ``models``; NaN if absent)."""
+    g = costed.assign(layers=1).groupby("model", sort=False)
+    out = g[["macs", "weight_bytes", "activation_bytes", "layers"]].sum().astype(np.float64)
+    out["bytes"] = out["weight_bytes"] + out["activation_bytes"]
+    b = out["bytes"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["intensity_macs_per_byte"] = np.where(b > 0, out["macs"].to_numpy() / np.where(b > 0, b, 1.0), np.inf)
+    params = {m.label: float(m.trace.params) for m in models}
+    out["params"] = [params.get(m, np.nan) for m in out.index]
+    out["dtype"] = costed.attrs.get("dtype", "")
+    return out
+
+
 def totals(model: ModelResult, cm: CostModel, dtype: str | None = None) -> dict[str, float]:
-    """Whole-model totals under a cost model: MACs, params, weight/activation bytes, intensity."""
+    """Whole-model totals under a cost model: MACs, params, weight/activation bytes, intensity
+    (``analyze`` holds these for its models in ``Analysis.totals``)."""
     from roofsweep.engine.costmodel import apply_cost_model
 
     d = dtype or cm.resolve_dtype(None)
-    costed = apply_cost_model(model.trace.layers, cm, d)
-    wb = float(costed["weight_bytes"].sum())
-    ab = float(costed["activation_bytes"].sum())
-    macs = float(costed["macs"].sum())
-    return {
-        "macs": macs,
-        "params": float(model.trace.params),
-        "weight_bytes": wb,
-        "activation_bytes": ab,
-        "bytes": wb + ab,
-        "intensity_macs_per_byte": macs / (wb + ab) if wb + ab else float("inf"),
-        "layers": float(len(model.trace.layers)),
-        "dtype": d,
-    }
+    row = model_totals(apply_cost_model(model.trace.layers, cm, d), [model]).iloc[0]
+    out = {k: float(row[k]) for k in ("macs", "params", "weight_bytes", "activation_bytes", "bytes",
+                                      "intensity_macs_per_byte", "layers")}
+    return out | {"dtype": d}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from rich.console import Console
@@ -37,18 +38,45 @@ def test_model_totals_panel():
     assert "aten.weird x2" in out
 
 
-def test_sweep_table_single_model_interleaves_profiles_by_rp():
-    sweep = F.sweep(models=["mnv1"])
-    out = render(T.sweep_table(sweep))
-    order = ["RP 0", "RP 5", "pixel6-cpu", "s23-cpu", "RP 50", "pixel4-dsp", "pixel8-edgetpu", "RP 500"]
-    positions = [out.index(p + (" " if p.startswith("RP") else "")) for p in order]
+def _rp_and_profiles(models=("mnv1",)):
+    from roofsweep.analysis import profile_duplicates
+
+    sweep = F.sweep(models=list(models), profiles=F.PROFILES + [("paper-rp5", 5.0)])
+    hw = sweep["hardware"] != ""
+    return sweep, profile_duplicates(sweep[~hw], sweep[hw])
+
+
+def test_sweep_table_splits_ridge_points_from_profiles():
+    sweep, same = _rp_and_profiles()
+    assert same == {"paper-rp5": "RP 5"}  # same peak, bandwidth and dtype as the RP 5 row
+    out = render(T.sweep_table(sweep, same_as=same))
+    assert "bandwidth fixed at 40 GB/s (the paper's convention): peak = RP x 40 GB/s" in out
+    assert "MACs only (200 GMAC/s, memory free)" in out
+    rp_part, hw_part = out.split("Hardware profiles")
+    # the RP column rises monotonically: RP 0 is the "MACs only" row above it; no device between
+    order = ["MACs only ", "RP 5 ", "RP 50 ", "RP 500 "]
+    positions = [rp_part.index(p) for p in order]
     assert positions == sorted(positions)
-    # profile rows visibly marked, pure-RP rows not
-    assert _lines_with(out, T.PROFILE_MARK, "pixel6-cpu (int8)", "31.2")
-    assert not _lines_with(out, T.PROFILE_MARK, "RP 50 ")
-    assert "hardware profile at its ridge point" in out
+    for name, _ in F.PROFILES:
+        assert name not in rp_part and name in hw_part
+    # the archetype is named on the RP row it repeats, not repeated as a device
+    assert _lines_with(rp_part, "RP 5 ", "paper-rp5") and "paper-rp5" not in hw_part
     row = sweep[sweep["point"] == "RP 500"].iloc[0]
-    assert _lines_with(out, "RP 500", f"{row['latency_s'] * 1e6:.3g} us", "100%")
+    assert _lines_with(rp_part, "RP 500", f"{row['latency_s'] * 1e6:.3g} us", "100%")
+    # devices: their own peak and bandwidth, latencies labelled as roofline bounds
+    px = sweep[sweep["point"] == "pixel6-cpu"].iloc[0]
+    assert _lines_with(hw_part, "pixel6-cpu", "int8", "31.2", "1.25 TMAC/s", "40 GB/s",
+                       f"{px['latency_s'] * 1e6:.3g} us", "bound")
+    hw_rows = [ln for ln in hw_part.splitlines() if any(ln.startswith(n) for n, _ in F.PROFILES)]
+    assert [ln.split()[0] for ln in hw_rows] == ["pixel6-cpu", "s23-cpu", "pixel4-dsp", "pixel8-edgetpu"]
+
+
+def test_device_latency_label_comes_from_the_rows():
+    sweep, same = _rp_and_profiles()
+    sweep["latency_is"] = np.where(sweep["point"] == "s23-cpu", "calibrated", "bound")
+    out = render(T.sweep_table(sweep, same_as=same))
+    assert _lines_with(out, "s23-cpu", "calibrated") and _lines_with(out, "pixel6-cpu", "bound")
+    assert not _lines_with(out, "pixel6-cpu", "calibrated")
 
 
 def test_sweep_table_several_models_marks_frontier():

@@ -15,7 +15,23 @@ from roofsweep import __version__
 from roofsweep.cli.common import err_console
 from roofsweep.errors import RoofsweepError
 
+class _Group(typer.core.TyperGroup):
+    """Lists each command with its whole first sentence, wrapped, instead of cutting it at
+    the terminal's width with '...'."""
+
+    def format_commands(self, ctx, formatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=10**6)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="roofsweep",
     help=(
         "Roofline hardware-cost analysis of neural networks: per-layer MACs and bytes, "

@@ -14,13 +14,32 @@ from rich.console import Console
 from roofsweep.errors import RoofsweepError
 
 
+PIPE_WIDTH = 120  # columns of piped output when no terminal width is known
+
+
+def terminal_width() -> int | None:
+    """The width of the terminal this process runs in, when one is known even though stdout is
+    piped (``roofsweep sweep ... | less``): $COLUMNS, else the size of stderr's or stdin's
+    terminal; None when there is none (a file, CI)."""
+    cols = os.environ.get("COLUMNS", "")
+    if cols.isdigit() and int(cols) > 0:
+        return int(cols)
+    for stream in (sys.stderr, sys.stdin, sys.stdout):
+        try:
+            return os.get_terminal_size(stream.fileno()).columns or None
+        except (AttributeError, ValueError, OSError):
+            continue
+    return None
+
+
 def _console(stderr: bool = False) -> Console:
     # rich honours NO_COLOR and turns colour off when the stream is not a terminal. Off a
-    # terminal (a pipe, a file, CI) tables get 120 columns unless $COLUMNS says otherwise.
+    # terminal (a pipe, a file, CI) tables take the terminal's width when one is known
+    # ($COLUMNS, or the terminal of stderr/stdin), else PIPE_WIDTH columns.
     stream = sys.stderr if stderr else sys.stdout
     width = None
-    if not (hasattr(stream, "isatty") and stream.isatty()) and "COLUMNS" not in os.environ:
-        width = 120
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        width = terminal_width() or PIPE_WIDTH
     return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width, emoji=False)
 
 
@@ -71,7 +90,9 @@ def handle_errors(fn):
 def emit(df, fmt: Format, renderables=()) -> None:
     """Print rows as JSON or CSV on stdout, or the rich renderables for ``table``."""
     if fmt == Format.table:
-        for r in renderables:
+        for k, r in enumerate(renderables):
+            if k:
+                console.print()  # one blank line between tables, none inside them
             console.print(r)
         return
     from roofsweep.report.export import to_csv, to_json

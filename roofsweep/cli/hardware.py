@@ -9,7 +9,10 @@ import typer
 from roofsweep.cli import app
 from roofsweep.cli.common import Format, console, emit, err_console, handle_errors, warn
 
+from roofsweep.cli import _Group  # noqa: E402
+
 hw_app = typer.Typer(
+    cls=_Group,
     help="Hardware profiles: list, show, validate. Example: roofsweep hardware show pixel6-cpu",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -42,7 +45,7 @@ def _profile_rows(profiles, origin: dict | None = None):
 
 @hw_app.command("list")
 @handle_errors
-def list_cmd(fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format.")) -> None:
+def list_cmd(fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv.")) -> None:
     """Every hardware profile found (built-in, per-user folder, $ROOFSWEEP_PROFILE_PATH), by ridge point.
 
     Example: roofsweep hardware list --format csv
@@ -65,8 +68,8 @@ def list_cmd(fmt: Format = typer.Option(Format.table, "--format", "-f", help="Ou
 @hw_app.command("show")
 @handle_errors
 def show_cmd(
-    name: str = typer.Argument(..., help="Profile name or path to a YAML file."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    name: str = typer.Argument(..., metavar="NAME", help="Profile name or path to a YAML file."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
 ) -> None:
     """Everything about one profile: peaks and ridge point per dtype, bandwidth, sources.
 
@@ -96,7 +99,7 @@ def show_cmd(
 
 @hw_app.command("validate")
 @handle_errors
-def validate_cmd(files: list[Path] = typer.Argument(..., help="Profile YAML files to check.")) -> None:
+def validate_cmd(files: list[Path] = typer.Argument(..., metavar="FILE...", help="Profile YAML files to check.")) -> None:
     """Check profile files; print every problem as FILE: FIELD: REASON. Exit 1 if any.
 
     Example: roofsweep hardware validate my-npu.yaml

@@ -34,7 +34,7 @@ def parse_shape(text: Optional[str]) -> Optional[tuple[int, ...]]:
 @app.command("models")
 @handle_errors
 def models_cmd(
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
 ) -> None:
     """List the zoo: default resolution, MACs, params and published ImageNet top-1.
 
@@ -71,12 +71,13 @@ def models_cmd(
 @app.command("layers")
 @handle_errors
 def layers_cmd(
-    model: str = typer.Option(..., "--model", "-m", help=MODEL_HELP),
-    width: Optional[float] = typer.Option(None, "--width", "-w", help="Width multiplier (zoo models)."),
-    resolution: Optional[int] = typer.Option(None, "--resolution", "-r", help="Input resolution in pixels."),
-    batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
-    input_shape: Optional[str] = typer.Option(None, "--input-shape", help="Input shape for external models, e.g. 1x3x224x224."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    model: str = typer.Option(..., "--model", "-m", metavar="MODEL", help=MODEL_HELP),
+    width: Optional[float] = typer.Option(None, "--width", "-w", metavar="X", help="Width multiplier (zoo models)."),
+    resolution: Optional[int] = typer.Option(None, "--resolution", "-r", metavar="PX", help="Input resolution in pixels."),
+    batch: int = typer.Option(1, "--batch", "-b", metavar="N", help="Batch size."),
+    input_shape: Optional[str] = typer.Option(None, "--input-shape", metavar="SHAPE",
+                                              help="Input shape for external models, e.g. 1x3x224x224."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Trace again instead of using the trace cache."),
 ) -> None:
     """The model's LayerTable: one row per fused layer with MACs and element counts.

@@ -12,36 +12,23 @@ import typer
 from roofsweep.cli import app
 from roofsweep.cli.common import Format, Preset, emit, handle_errors, info, progress, status, warn
 from roofsweep.cli.models import MODEL_HELP, parse_shape
+from roofsweep.cli.options import (ACCURACIES_HELP, FORMAT_HELP, HARDWARE_HELP, RANGE_HELP, RP_HELP, SET_HELP,
+                                   TOP1_HELP, accuracies)
+from roofsweep.cli.options import ridge_points as _ridge_points
 
-HARDWARE_HELP = "Hardware profile name or YAML path; repeat for several. Default: every profile found."
-RP_HELP = "Ridge points in MAC/byte, e.g. 0,5,50,500."
-RANGE_HELP = "Ridge-point range START:STOP:N (linear) or START:STOP:N:log."
-SET_HELP = "Override a cost-model setting, e.g. --set dtype=fp16 --set use_onchip=true."
 DEFAULT_OUT = Path("roofsweep-reports")
-
-
-def _ridge_points(ridge_points: Optional[str], rp_range: Optional[str]):
-    from roofsweep.analysis import DEFAULT_TABLE_RPS
-    from roofsweep.errors import ConfigError
-
-    if ridge_points is not None and rp_range is not None:
-        raise ConfigError("give --ridge-points or --rp-range, not both")
-    spec = ridge_points if ridge_points is not None else rp_range
-    if spec is None:
-        return DEFAULT_TABLE_RPS
-    from roofsweep.engine.sweep import command_grid
-
-    command_grid(spec)  # bounded before any work; an empty spec is an error, not the default
-    return spec
+LATEST = "latest"  # DEFAULT_OUT/latest -> the report written there last
 
 
 def _command_line() -> str:
     return "roofsweep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
-def _out_dir(out: Optional[Path], default_name: str, no_report: bool, force: bool = False) -> Optional[Path]:
-    """Check the report destination before any work is done."""
-    if no_report:
+def _out_dir(out: Optional[Path], default_name: str, no_report: bool, force: bool = False,
+             fmt: Format = Format.table) -> Optional[Path]:
+    """Where the report goes, checked before any work is done; None for no report (``--no-report``,
+    or ``--format json|csv`` without ``--out``: rows on stdout, no files)."""
+    if no_report or (out is None and fmt != Format.table):
         return None
     from roofsweep.report.bundle import check_writable
 
@@ -59,6 +46,26 @@ def _analyze(refs, hardware, rps, preset, overrides, **kw):
                    overrides=overrides, **kw)
 
 
+def _link_latest(folder: Path) -> None:
+    """Point ``roofsweep-reports/latest`` at ``folder`` (a report just written there); a
+    ``latest`` that is not a link is the user's and is left alone."""
+    import os
+
+    parent = folder.parent
+    link = parent / LATEST
+    if link.exists() and not link.is_symlink():
+        warn(f"'{link}' is not a link roofsweep made; left as it is")
+        return
+    tmp = parent / f".{LATEST}-{os.getpid()}"
+    try:
+        tmp.unlink(missing_ok=True)
+        os.symlink(folder.name, tmp)
+        os.replace(tmp, link)
+    except OSError as e:  # a filesystem without links: the report itself is written
+        tmp.unlink(missing_ok=True)
+        warn(f"could not link '{link}' to the report ({e.strerror or e})")
+
+
 def _write_report(analysis, out: Optional[Path], force: bool, title: Optional[str] = None,
                   chosen_profiles: bool = False) -> Optional[Path]:
     if out is None:
@@ -68,23 +75,32 @@ def _write_report(analysis, out: Optional[Path], force: bool, title: Optional[st
 
     with status("writing report"):
         report, figures = build_report(analysis, _command_line(), title=title, chosen_profiles=chosen_profiles)
-        return write_report(out, report, figures, force=force)
+        written = write_report(out, report, figures, force=force)
+    if Path(out).parent == DEFAULT_OUT:
+        _link_latest(written)
+    return written
 
 
 def _comparison(a, title: str) -> list:
     """The compare tables: models x ridge points (with frontier share), models x profiles."""
-    from roofsweep.report.terminal import compare_table
+    from rich.console import Group
+    from rich.text import Text
 
-    tables = [compare_table(a.rp_sweep, frontier_share=a.frontier_share,
-                            title=f"{title} ({a.cost_model.name} cost model)")]
-    if len(a.profile_sweep):
-        tables.append(compare_table(a.profile_sweep, title="Hardware profiles"))
+    from roofsweep.report.terminal import compare_table
+    from roofsweep.report.terminal_sweep import held_lines
+
+    rp = a.rp_sweep
+    head = [Text(f"{title} ({a.cost_model.name} cost model)", style="bold")] + [Text(ln) for ln in held_lines(rp)]
+    tables: list = [Group(*head, compare_table(rp, frontier_share=a.frontier_share, title=None, same_as=a.same_as))]
+    if len(a.profile_sweep) and len(a.same_as) < a.profile_sweep["point"].nunique():
+        tables.append(Group(Text("Hardware profiles at their own peak and bandwidth (roofline bounds)", style="bold"),
+                            compare_table(a.profile_sweep, same_as=a.same_as, title=None)))
     return tables
 
 
 def _finish(a, fmt: Format, renderables, target, force: bool, chosen_profiles: bool, title=None) -> None:
     """Print the rows (or tables), the notes, then write the report and say where."""
-    emit(_long_rows(a), fmt, renderables)
+    emit(a.rows, fmt, renderables)
     for note in a.notes:
         warn(note)
     written = _write_report(a, target, force, title=title, chosen_profiles=chosen_profiles)
@@ -92,70 +108,74 @@ def _finish(a, fmt: Format, renderables, target, force: bool, chosen_profiles: b
         info(f"report: {written / 'index.html'}")
 
 
-def _long_rows(analysis):
-    import pandas as pd
+def _sweep_renderables(a) -> list:
+    from roofsweep.report.terminal import dominant_layers_table, model_totals_panel, sweep_table
 
-    return pd.concat([analysis.rp_sweep, analysis.profile_sweep], ignore_index=True)
+    m = a.models[0]
+    t = a.totals.loc[m.label]
+    title = (f"{m.ref.display_name} @ {m.ref.resolution}px, batch {m.ref.batch} "
+             f"({a.cost_model.name} cost model, {t['dtype']})")
+    low, high = a.per_layer_points[0], a.per_layer_points[-1]
+    return [model_totals_panel(t.to_dict(), params=m.trace.params, title=title,
+                               unsupported_ops=m.trace.unsupported_ops),
+            sweep_table(a.rows, same_as=a.same_as),
+            dominant_layers_table(a.dominant_at(m.label),
+                                  title=f"Layers that dominate at low and high ridge point ({low}, {high})")]
 
 
 @app.command("sweep")
 @handle_errors
 def sweep_cmd(
-    model: str = typer.Option(..., "--model", "-m", help=MODEL_HELP),
-    width: Optional[float] = typer.Option(None, "--width", "-w", help="Width multiplier (zoo models)."),
-    resolution: Optional[int] = typer.Option(None, "--resolution", "-r", help="Input resolution in pixels."),
-    batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
-    input_shape: Optional[str] = typer.Option(None, "--input-shape", help="Input shape for external models."),
-    hardware: Optional[list[str]] = typer.Option(None, "--hardware", "-H", help=HARDWARE_HELP),
-    ridge_points: Optional[str] = typer.Option(None, "--ridge-points", help=RP_HELP),
-    rp_range: Optional[str] = typer.Option(None, "--rp-range", help=RANGE_HELP),
+    model: str = typer.Option(..., "--model", "-m", metavar="MODEL", help=MODEL_HELP),
+    width: Optional[float] = typer.Option(None, "--width", "-w", metavar="X", help="Width multiplier (zoo models)."),
+    resolution: Optional[int] = typer.Option(None, "--resolution", "-r", metavar="PX", help="Input resolution in pixels."),
+    batch: int = typer.Option(1, "--batch", "-b", metavar="N", help="Batch size."),
+    input_shape: Optional[str] = typer.Option(None, "--input-shape", metavar="SHAPE",
+                                              help="Input shape for external models, e.g. 1x3x224x224."),
+    hardware: Optional[list[str]] = typer.Option(None, "--hardware", "-H", metavar="PROFILE", help=HARDWARE_HELP),
+    ridge_points: Optional[str] = typer.Option(None, "--ridge-points", metavar="RPS", help=RP_HELP),
+    rp_range: Optional[str] = typer.Option(None, "--rp-range", metavar="RANGE", help=RANGE_HELP),
     preset: Preset = typer.Option(Preset.default, "--preset", "-p", help="Cost-model preset."),
-    overrides: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (default roofsweep-reports/sweep-MODEL)."),
+    overrides: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY=VALUE", help=SET_HELP),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="FOLDER",
+                                       help="Report folder (default roofsweep-reports/sweep-MODEL)."),
     no_report: bool = typer.Option(False, "--no-report", help="Print only; write no report folder."),
     force: bool = typer.Option(False, "--force", help="Replace an existing report folder."),
 ) -> None:
-    """Latency of one model across ridge points and hardware profiles; writes an HTML/PNG report.
+    """Latency of one model across ridge points and hardware profiles; writes an HTML report.
 
     Example: roofsweep sweep --model mnv4-conv-m --preset paper --hardware pixel6-cpu
     """
-    from roofsweep.analysis import HIGH_RP, LOW_RP, resolve_models, totals
-    from roofsweep.report.terminal import dominant_layers_table, model_totals_panel, sweep_table
+    from roofsweep.analysis import resolve_models
 
     refs = resolve_models([model], width, resolution, batch, parse_shape(input_shape))
     rps = _ridge_points(ridge_points, rp_range)
-    target = _out_dir(out, f"sweep-{refs[0].label}", no_report, force)
+    target = _out_dir(out, f"sweep-{refs[0].label}", no_report, force, fmt)
     a = _analyze(refs, hardware, rps, preset.value, overrides)
-    m = a.models[0]
-    renderables = []
-    if fmt == Format.table:
-        from roofsweep.engine.costmodel import apply_cost_model
-
-        costed = apply_cost_model(m.trace.layers, a.cost_model, a.cost_model.resolve_dtype(None))
-        t = totals(m, a.cost_model)
-        title = f"{m.ref.display_name} @ {m.ref.resolution}px, batch {m.ref.batch} ({a.cost_model.name} cost model, {t['dtype']})"
-        renderables.append(model_totals_panel(costed, params=m.trace.params, title=title,
-                                              unsupported_ops=m.trace.unsupported_ops))
-        renderables.append(sweep_table(_long_rows(a)))
-        low, high = f"RP {LOW_RP:g}", f"RP {HIGH_RP:g}"
-        renderables.append(dominant_layers_table({low: a.layers(m.label, low), high: a.layers(m.label, high)},
-                                                 title="Layers that dominate at low and high ridge point"))
+    renderables = _sweep_renderables(a) if fmt == Format.table else []
     _finish(a, fmt, renderables, target, force, chosen_profiles=bool(hardware))
 
 
 @app.command("compare")
 @handle_errors
 def compare_cmd(
-    models: list[str] = typer.Argument(..., help="Models to compare (zoo names, paper names, external specs)."),
-    resolution: Optional[int] = typer.Option(None, "--resolution", "-r", help="Input resolution for every model."),
-    hardware: Optional[list[str]] = typer.Option(None, "--hardware", "-H", help=HARDWARE_HELP),
-    ridge_points: Optional[str] = typer.Option(None, "--ridge-points", help=RP_HELP),
-    rp_range: Optional[str] = typer.Option(None, "--rp-range", help=RANGE_HELP),
+    models: list[str] = typer.Argument(..., metavar="MODEL...",
+                                       help="Models to compare (zoo names, paper names, external specs)."),
+    resolution: Optional[int] = typer.Option(None, "--resolution", "-r", metavar="PX",
+                                             help="Input resolution for every model."),
+    input_shape: Optional[str] = typer.Option(None, "--input-shape", metavar="SHAPE",
+                                              help="Input shape for every model, e.g. 1x3x224x224."),
+    top1: Optional[list[str]] = typer.Option(None, "--top1", metavar="NAME=ACC", help=TOP1_HELP),
+    accuracies_csv: Optional[Path] = typer.Option(None, "--accuracies", metavar="FILE.csv", help=ACCURACIES_HELP),
+    hardware: Optional[list[str]] = typer.Option(None, "--hardware", "-H", metavar="PROFILE", help=HARDWARE_HELP),
+    ridge_points: Optional[str] = typer.Option(None, "--ridge-points", metavar="RPS", help=RP_HELP),
+    rp_range: Optional[str] = typer.Option(None, "--rp-range", metavar="RANGE", help=RANGE_HELP),
     preset: Preset = typer.Option(Preset.default, "--preset", "-p", help="Cost-model preset."),
-    overrides: Optional[list[str]] = typer.Option(None, "--set", help=SET_HELP),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (default roofsweep-reports/compare)."),
+    overrides: Optional[list[str]] = typer.Option(None, "--set", metavar="KEY=VALUE", help=SET_HELP),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="FOLDER",
+                                       help="Report folder (default roofsweep-reports/compare)."),
     no_report: bool = typer.Option(False, "--no-report", help="Print only; write no report folder."),
     force: bool = typer.Option(False, "--force", help="Replace an existing report folder."),
 ) -> None:
@@ -165,10 +185,11 @@ def compare_cmd(
     """
     from roofsweep.analysis import resolve_models
 
-    refs = resolve_models(models, None, resolution)
+    refs = resolve_models(models, None, resolution, 1, parse_shape(input_shape))
+    acc = accuracies(models, refs, top1, accuracies_csv)
     rps = _ridge_points(ridge_points, rp_range)
-    target = _out_dir(out, "compare", no_report, force)
-    a = _analyze(refs, hardware, rps, preset.value, overrides)
+    target = _out_dir(out, "compare", no_report, force, fmt)
+    a = _analyze(refs, hardware, rps, preset.value, overrides, accuracy=acc)
     renderables = _comparison(a, "Ridge-point sweep") if fmt == Format.table else []
     _finish(a, fmt, renderables, target, force, chosen_profiles=bool(hardware))
 
@@ -176,9 +197,10 @@ def compare_cmd(
 @app.command("run")
 @handle_errors
 def run_cmd(
-    config: Path = typer.Argument(..., help="Experiment YAML (see configs/)."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (overrides the config's)."),
+    config: Path = typer.Argument(..., metavar="CONFIG.yaml", help="Experiment YAML (see configs/)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help=FORMAT_HELP),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="FOLDER",
+                                       help="Report folder (overrides the config's)."),
     no_report: bool = typer.Option(False, "--no-report", help="Print only; write no report folder."),
     force: bool = typer.Option(False, "--force", help="Replace an existing report folder."),
 ) -> None:
@@ -190,7 +212,7 @@ def run_cmd(
     from roofsweep.config import load_experiment
 
     exp = load_experiment(config)
-    target = _out_dir(out or exp.out, exp.name, no_report, force)
+    target = _out_dir(out or exp.out, exp.name, no_report, force, fmt)
     with progress(len(exp.models), "tracing") as step:
         results = load_models(exp.models, progress=lambda r: step(r.label))
     a = analyze(results, hardware=exp.hardware, ridge_points=exp.ridge_points, preset=exp.preset,

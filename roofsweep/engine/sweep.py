@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,22 @@ MAX_RIDGE_POINT = RANGES["ridge_point"].hi  # 1e6 MAC/byte (docs/hardware-profil
 _BLOCK_ELEMS = 65_536
 
 HOLD_CHOICES = ("bandwidth", "compute")
+
+# Ridge points of the terminal sweep table: RP 0 ("MACs only": memory free), then the paper's
+# points (5, 50, 500) and the decades between them. RP 2 is left out: below the paper's lowest
+# point it only shows the jump from RP 0's free memory to RP > 0's 40 GB/s.
+DEFAULT_RIDGE_POINTS = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0)
+# Dense grid for curves and the Pareto frontier share: 1..500 log-spaced.
+DEFAULT_CURVE_RIDGE_POINTS = "1:500:241:log"
+
+
+def points_by_ridge_point(sweep_df: pd.DataFrame) -> list[str]:
+    """The distinct ``point`` labels of a sweep frame, by ridge point (ties: order of appearance;
+    a frame without ``ridge_point``: order of appearance)."""
+    pts = sweep_df.drop_duplicates("point")
+    if "ridge_point" in pts:
+        pts = pts.sort_values("ridge_point", kind="stable")
+    return [str(p) for p in pts["point"]]
 
 
 # ------------------------------------------------------------------------------------- grid
@@ -189,8 +206,11 @@ def _collect(tables) -> tuple[pd.DataFrame, list[str]]:
     """One LayerTable with a ``model`` column, and the model labels in order of appearance.
 
     ``tables``: mapping label -> LayerTable (or anything with a ``.layers`` LayerTable, such as
-    a TraceResult; the mapping key becomes the ``model`` label), or one DataFrame with ``model``.
+    a TraceResult; the mapping key becomes the ``model`` label), or one DataFrame with ``model``,
+    or a ``CostCache``.
     """
+    if isinstance(tables, CostCache):
+        return tables.layers, tables.labels
     if isinstance(tables, pd.DataFrame):
         if "model" not in tables.columns:
             raise ConfigError("a layer table passed as one DataFrame needs a 'model' column")
@@ -207,6 +227,34 @@ def _collect(tables) -> tuple[pd.DataFrame, list[str]]:
             raise ConfigError("no models to sweep")
         return pd.concat(parts, ignore_index=True), [str(k) for k in tables]
     raise ConfigError(f"tables must be a mapping label -> LayerTable or one DataFrame, got {type(tables).__name__}")
+
+
+class CostCache:
+    """The layer tables of several models, each costed (``apply_cost_model``) once per
+    (cost model, dtype, on-chip capacity) however many sweeps read them.
+
+    Pass one as ``tables`` to ``sweep_ridge_points``, ``sweep_profiles`` and ``per_layer_at``
+    (``roofsweep.analysis.analyze`` does): one costing per dtype instead of one per call.
+    ``calls`` counts the ``apply_cost_model`` calls made.
+    """
+
+    def __init__(self, tables):
+        self.layers, self.labels = _collect(tables)
+        self._costed: dict[tuple, pd.DataFrame] = {}
+        self.calls = 0
+
+    def costed(self, cm: CostModel, dtype: str, onchip_bytes: float = 0.0) -> pd.DataFrame:
+        """``apply_cost_model(layers, cm, dtype, onchip_bytes)``, computed on first use.
+        The result is shared: callers copy before changing it."""
+        key = (cm, str(dtype), float(onchip_bytes))
+        if key not in self._costed:
+            self.calls += 1
+            self._costed[key] = apply_cost_model(self.layers, cm, dtype, onchip_bytes=onchip_bytes)
+        return self._costed[key]
+
+
+def _costs(tables) -> CostCache:
+    return tables if isinstance(tables, CostCache) else CostCache(tables)
 
 
 def _resolve_cost_model(cost_model) -> CostModel:
@@ -263,8 +311,7 @@ def _meta_arrays(labels: list[str], meta) -> dict[str, Any]:
 class _Costed:
     """A costed multi-model table flattened to arrays, rows contiguous per model."""
 
-    def __init__(self, layers: pd.DataFrame, labels: list[str], cm: CostModel, dtype: str, onchip: float):
-        costed = apply_cost_model(layers, cm, dtype, onchip_bytes=onchip)
+    def __init__(self, costed: pd.DataFrame, labels: list[str]):
         self.macs = costed["macs"].to_numpy(dtype=np.float64)
         self.bytes = costed["bytes"].to_numpy(dtype=np.float64)
         codes = pd.Categorical(costed["model"].astype(str), categories=labels).codes.astype(np.int64)
@@ -348,9 +395,10 @@ def sweep_ridge_points(
     cm = _resolve_cost_model(cost_model)
     rps = ridge_point_grid(ridge_points)
     peak, bw = point_rates(rps, cm, hold)
-    layers, labels = _collect(tables)
+    costs = _costs(tables)
+    labels = costs.labels
     dtype = cm.resolve_dtype(None)
-    costed = _Costed(layers, labels, cm, dtype, cm.onchip_capacity(None))
+    costed = _Costed(costs.costed(cm, dtype, cm.onchip_capacity(None)), labels)
     res = costed.evaluate(peak, bw)
     points = {
         "point": np.array(rp_labels(rps), dtype=object),
@@ -395,7 +443,7 @@ def profile_dtype(cm: CostModel, profile, missing_dtype: str = "fallback") -> st
     """
     if missing_dtype not in MISSING_DTYPE_CHOICES:
         raise ConfigError(f"missing_dtype must be one of {', '.join(MISSING_DTYPE_CHOICES)}; got {missing_dtype!r}")
-    dtype = cm.resolve_dtype(profile)
+    dtype = cm.dtype if cm.dtype is not None else str(profile.default_dtype)
     listed = getattr(profile, "peak_macs_per_s", None) or {}
     if cm.dtype is not None and listed and dtype not in listed:
         if missing_dtype == "fallback":
@@ -405,6 +453,32 @@ def profile_dtype(cm: CostModel, profile, missing_dtype: str = "fallback") -> st
             f"(has: {', '.join(listed)}); choose a dtype it lists"
         )
     return dtype
+
+
+@dataclass(frozen=True)
+class ProfilePoint:
+    """A hardware profile as the plain numbers a sweep needs under one cost model: the dtype
+    (``profile_dtype``), peak and bandwidth at it, its ridge point and the on-chip capacity in
+    effect (0 unless the cost model uses on-chip memory; the cost model's override wins)."""
+
+    name: str
+    dtype: str
+    peak_macs_per_s: float
+    bandwidth_bytes_per_s: float
+    ridge_point: float
+    onchip_bytes: float
+
+
+def profile_point(cm: CostModel, profile, missing_dtype: str = "fallback") -> ProfilePoint:
+    """Read ``profile`` once into a ``ProfilePoint`` for ``cm`` (``ConfigError`` if it lacks the
+    dtype and ``missing_dtype="error"``, or has no peak for it)."""
+    dtype = profile_dtype(cm, profile, missing_dtype)
+    peak, bw, rp = _profile_rates(profile, dtype)
+    onchip = 0.0
+    if cm.use_onchip:
+        own = getattr(profile, "onchip_bytes", None)
+        onchip = float(cm.onchip_bytes if cm.onchip_bytes is not None else (own or 0.0))
+    return ProfilePoint(str(profile.name), dtype, peak, bw, rp, onchip)
 
 
 def sweep_profiles(
@@ -428,13 +502,14 @@ def sweep_profiles(
     profiles = list(profiles.values()) if isinstance(profiles, Mapping) else list(profiles)
     if not profiles:
         raise ConfigError("no hardware profiles to sweep")
-    layers, labels = _collect(tables)
+    costs = _costs(tables)
+    labels = costs.labels
     n = len(profiles)
-    dtypes = [profile_dtype(cm, p, missing_dtype) for p in profiles]
-    rates = [_profile_rates(p, d) for p, d in zip(profiles, dtypes)]
-    caps = [cm.onchip_capacity(p) for p in profiles]
-    peak = np.array([r[0] for r in rates])
-    bw = np.array([r[1] for r in rates])
+    pts = [p if isinstance(p, ProfilePoint) else profile_point(cm, p, missing_dtype) for p in profiles]
+    dtypes = [p.dtype for p in pts]
+    caps = [p.onchip_bytes for p in pts]
+    peak = np.array([p.peak_macs_per_s for p in pts])
+    bw = np.array([p.bandwidth_bytes_per_s for p in pts])
     res = {k: np.zeros((len(labels), n)) for k in ("latency_s", "mac_time_s", "mem_time_s", "memory_bound_fraction")}
     tot_macs = np.zeros((len(labels), n))
     tot_bytes = np.zeros((len(labels), n))
@@ -442,7 +517,7 @@ def sweep_profiles(
     for i, key in enumerate(zip(dtypes, caps)):
         groups.setdefault(key, []).append(i)
     for (dtype, cap), idx in groups.items():
-        costed = _Costed(layers, labels, cm, dtype, cap)
+        costed = _Costed(costs.costed(cm, dtype, cap), labels)
         r = costed.evaluate(peak[idx], bw[idx])
         for k in res:
             res[k][:, idx] = r[k]
@@ -450,7 +525,7 @@ def sweep_profiles(
         tot_bytes[:, idx] = costed.total_bytes[:, None]
     points = {
         "point": np.array([p.name for p in profiles], dtype=object),
-        "ridge_point": np.array([r[2] for r in rates]),
+        "ridge_point": np.array([p.ridge_point for p in pts]),
         "hardware": np.array([p.name for p in profiles], dtype=object),
         "dtype": np.array(dtypes, dtype=object),
         "peak_macs_per_s": peak,
@@ -480,11 +555,10 @@ def per_layer_at(
     in ``profile_dtype``.
     """
     cm = _resolve_cost_model(cost_model)
-    layers, _ = _collect(tables)
+    costs = _costs(tables)
     items = list(at) if isinstance(at, (list, tuple, np.ndarray)) else [at]
     if not items:
         raise ConfigError("per_layer_at needs at least one ridge point or profile")
-    cache: dict[tuple[str, float], pd.DataFrame] = {}
     parts = []
     for item in items:
         if isinstance(item, (int, float, np.integer, np.floating)) and not isinstance(item, bool):
@@ -493,14 +567,10 @@ def per_layer_at(
             peak, bw, dtype, cap = float(peak_a[0]), float(bw_a[0]), cm.resolve_dtype(None), cm.onchip_capacity(None)
             label, hw = rp_label(rp), ""
         else:
-            dtype = profile_dtype(cm, item, missing_dtype)
-            peak, bw, rp = _profile_rates(item, dtype)
-            cap = cm.onchip_capacity(item)
-            label, hw = item.name, item.name
-        key = (dtype, cap)
-        if key not in cache:
-            cache[key] = apply_cost_model(layers, cm, dtype, onchip_bytes=cap)
-        df = roofline(cache[key], peak, bw)
+            pp = item if isinstance(item, ProfilePoint) else profile_point(cm, item, missing_dtype)
+            dtype, peak, bw, rp, cap = pp.dtype, pp.peak_macs_per_s, pp.bandwidth_bytes_per_s, pp.ridge_point, pp.onchip_bytes
+            label, hw = pp.name, pp.name
+        df = roofline(costs.costed(cm, dtype, cap), peak, bw)
         df.insert(0, "point", label)
         df.insert(1, "ridge_point", rp)
         df.insert(2, "hardware", hw)

@@ -17,6 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from roofsweep.report.format import FRONTIER_MARK, Col, FitTable, fmt_g, fmt_top1, model_label, num
 from roofsweep.units import (
     fmt_bandwidth,
     fmt_bytes,
@@ -28,30 +29,9 @@ from roofsweep.units import (
     fmt_time,
 )
 
-PROFILE_MARK = "\u25c6"  # marks hardware-profile rows placed among ridge points
-FRONTIER_MARK = "*"
+PROFILE_MARK = "\u25c6"  # marks hardware-profile rows (kept for callers; the sweep tables are split)
 
-
-def _num(v) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _g(v) -> str:
-    f = _num(v)
-    return "-" if math.isnan(f) else f"{f:.4g}"
-
-
-def _top1(v) -> str:
-    f = _num(v)
-    return "-" if math.isnan(f) else f"{f:.1f}"
-
-
-def _label(row) -> str:
-    d = row.get("display_name") if hasattr(row, "get") else None
-    return str(d) if isinstance(d, str) and d else str(row["model"])
+_num, _g, _top1, _label = num, fmt_g, fmt_top1, model_label
 
 
 def _table(title: str | None = None, **kw) -> Table:
@@ -60,27 +40,31 @@ def _table(title: str | None = None, **kw) -> Table:
 
 # ------------------------------------------------------------------------------ totals
 def model_totals(per_layer_df: pd.DataFrame) -> dict[str, float]:
-    """MACs, weight/activation bytes and intensity (total MACs / total bytes) of a costed table."""
-    macs = float(pd.to_numeric(per_layer_df["macs"]).sum())
-    out = {"macs": macs, "layers": float(len(per_layer_df))}
+    """MACs, weight/activation bytes and intensity (total MACs / total bytes) of one model's costed
+    table - ``roofsweep.analysis.model_totals`` (``Analysis.totals`` holds them for an analysis)."""
+    out = {"macs": float(pd.to_numeric(per_layer_df["macs"]).sum()), "layers": float(len(per_layer_df))}
     if "bytes" in per_layer_df:
-        wb = float(per_layer_df["weight_bytes"].sum())
-        ab = float(per_layer_df["activation_bytes"].sum())
-        out |= {"weight_bytes": wb, "activation_bytes": ab, "bytes": wb + ab,
-                "intensity_macs_per_byte": macs / (wb + ab) if wb + ab else math.inf}
+        from roofsweep.analysis import model_totals as totals_of
+
+        row = totals_of(per_layer_df.assign(model=0)).iloc[0]
+        out |= {k: float(row[k]) for k in ("weight_bytes", "activation_bytes", "bytes", "intensity_macs_per_byte")}
     if "time_s" in per_layer_df:
         out["latency_s"] = float(per_layer_df["time_s"].sum())
     return out
 
 
-def model_totals_panel(per_layer_df: pd.DataFrame, *, params: int | None = None, title: str | None = None,
+def model_totals_panel(totals: pd.DataFrame | Mapping, *, params: int | None = None, title: str | None = None,
                        unsupported_ops: Mapping[str, int] | None = None) -> Panel:
     """Totals of one model: MACs, params, weight bytes, activation bytes, mean intensity.
 
-    ``per_layer_df`` is the cost model's output (or a per-layer roofline table). Ops without a
-    cost formula are listed, since the totals leave them out.
+    ``totals``: one model's row of ``Analysis.totals`` (a mapping), or a costed table (its totals
+    are taken with ``model_totals``). Ops without a cost formula are listed, since the totals
+    leave them out.
     """
-    t = model_totals(per_layer_df)
+    per_layer_df = totals if isinstance(totals, pd.DataFrame) else None
+    t = model_totals(totals) if per_layer_df is not None else dict(totals)
+    if params is None and not math.isnan(num(t.get("params"))):
+        params = int(t["params"])
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column(justify="right")
@@ -95,99 +79,51 @@ def model_totals_panel(per_layer_df: pd.DataFrame, *, params: int | None = None,
     if unsupported_ops:
         ops = ", ".join(f"{k} x{v}" for k, v in sorted(unsupported_ops.items()))
         parts.append(Text(f"not costed (no formula): {ops}", style="yellow"))
-    if title is None and len(per_layer_df):
+    if title is None and per_layer_df is not None and len(per_layer_df):
         title = str(per_layer_df["model"].iloc[0])
     return Panel(Group(*parts), title=title, title_align="left", expand=False)
 
 
-# --------------------------------------------------------------------------- sweep table
-def sweep_table(sweep_df: pd.DataFrame, *, models: Sequence[str] | None = None, title: str | None = None) -> Table:
-    """Ridge-point sweep: one row per point, sorted by ridge point, hardware profiles interleaved
-    at their own ridge point and marked with a diamond.
-
-    One model: latency, MAC time, memory time and the share of time in memory-bound layers.
-    Several: one latency column per model (``*`` = on the Pareto frontier at that point).
-    """
-    df = sweep_df if models is None else sweep_df[sweep_df["model"].isin(models)]
-    names = list(dict.fromkeys(df["model"]))
-    hw_col = df["hardware"].fillna("") if "hardware" in df else pd.Series("", index=df.index)
-    pts = (df.assign(_hw=hw_col != "").drop_duplicates("point")
-           .sort_values(["ridge_point", "_hw"], kind="stable"))
-    table = _table(title or ("Ridge-point sweep" + (f": {names[0]}" if len(names) == 1 else "")))
-    table.add_column("", no_wrap=True)
-    table.add_column("point", no_wrap=True)
-    table.add_column("RP (MAC/B)", justify="right")
-    single = len(names) == 1
-    if single:
-        for h in ("latency", "MAC time", "memory time", "memory-bound"):
-            table.add_column(h, justify="right")
-    else:
-        labels = df.drop_duplicates("model").set_index("model")
-        for m in names:
-            table.add_column(_label(labels.loc[m].to_dict() | {"model": m}), justify="right")
-    by = df.set_index(["point", "model"])
-    for _, p in pts.iterrows():
-        is_hw = bool(p["_hw"])
-        mark = PROFILE_MARK if is_hw else ""
-        point = f"{p['point']} ({p.get('dtype', '')})" if is_hw and p.get("dtype") else str(p["point"])
-        row = [mark, point, _g(p["ridge_point"])]
-        if single:
-            r = by.loc[(p["point"], names[0])]
-            row += [fmt_time(_num(r["latency_s"])), fmt_time(_num(r["mac_time_s"])),
-                    fmt_time(_num(r["mem_time_s"])), fmt_percent(_num(r.get("memory_bound_fraction")))]
-        else:
-            for m in names:
-                if (p["point"], m) not in by.index:
-                    row.append("-")
-                    continue
-                r = by.loc[(p["point"], m)]
-                star = f" {FRONTIER_MARK}" if bool(r.get("on_frontier", False)) else ""
-                row.append(fmt_time(_num(r["latency_s"])) + star)
-        table.add_row(*row, style="bold cyan" if is_hw else None)
-    table.caption = f"{PROFILE_MARK} = hardware profile at its ridge point" + (
-        f"; {FRONTIER_MARK} = on the Pareto frontier" if not single and "on_frontier" in df else "")
-    return table
-
-
 # ------------------------------------------------------------------------- layer tables
-def dominant_layers_table(per_layer_by_point: Mapping[str, pd.DataFrame], *, top: int = 5,
-                          title: str | None = None) -> Table:
-    """The ``top`` most expensive layers at each point (e.g. the lowest and highest RP), with
-    their share of the model's time and what bounds them."""
-    table = _table(title or "Dominant layers")
-    for h, j in (("point", "left"), ("#", "right"), ("layer", "left"), ("op", "left"), ("time", "right"),
-                 ("share", "right"), ("bound", "left"), ("intensity", "right")):
-        table.add_column(h, justify=j)
-    for n, (point, df) in enumerate(per_layer_by_point.items()):
-        total = float(df["time_s"].sum())
-        worst = df.sort_values("time_s", ascending=False, kind="stable").head(top)
-        for k, (_, r) in enumerate(worst.iterrows()):
+def dominant_layers_table(dominant: pd.DataFrame | Mapping[str, pd.DataFrame], *, top: int = 5,
+                          title: str | None = None) -> FitTable:
+    """The most expensive layers at each point with their share of the model's time and what
+    bounds them. ``dominant``: ``Analysis.dominant`` rows of one model (``point`` and ``share``
+    columns), or a mapping point -> per-layer roofline table, whose ``top`` slowest layers are
+    taken with ``engine.roofline.dominant_layers``."""
+    if not isinstance(dominant, pd.DataFrame):
+        from roofsweep.engine.roofline import dominant_layers
+
+        dominant = pd.concat([dominant_layers(df, top).assign(point=str(p)) for p, df in dominant.items()],
+                             ignore_index=True)
+    table = FitTable(title or "Dominant layers", [
+        Col("point"), Col("#", "right", 2), Col("layer"), Col("op", drop=1), Col("time", "right"),
+        Col("share", "right"), Col("bound"), Col("intensity", "right", 3)])
+    groups = list(dominant.groupby("point", sort=False))
+    for n, (point, df) in enumerate(groups):
+        for k, (_, r) in enumerate(df.iterrows()):
             table.add_row(str(point) if k == 0 else "", str(r["index"]), str(r["name"]), str(r["op_type"]),
-                          fmt_time(r["time_s"]), fmt_percent(r["time_s"] / total if total else math.nan),
-                          str(r.get("bound", "-")), fmt_intensity(_num(r.get("intensity_macs_per_byte"))),
-                          end_section=(k == len(worst) - 1 and n < len(per_layer_by_point) - 1))
+                          fmt_time(r["time_s"]), fmt_percent(num(r["share"])), str(r.get("bound", "-")),
+                          fmt_intensity(num(r.get("intensity_macs_per_byte"))),
+                          end_section=(k == len(df) - 1 and n < len(groups) - 1))
     return table
 
 
-def layers_table(per_layer_df: pd.DataFrame, *, title: str | None = None, max_rows: int | None = None) -> Table:
-    """Every layer of a LayerTable; with cost and roofline columns when present."""
+def layers_table(per_layer_df: pd.DataFrame, *, title: str | None = None, max_rows: int | None = None) -> FitTable:
+    """Every layer of a LayerTable; with cost and roofline columns when present. Names are never
+    cut: at a narrow width the least useful columns are left out (the caption says which)."""
     df = per_layer_df
     costed, timed = "bytes" in df, "time_s" in df
-    table = _table(title or (f"Layers: {df['model'].iloc[0]}" if len(df) else "Layers"))
-    cols = [("#", "right"), ("layer", "left"), ("op", "left"), ("MACs", "right")]
-    cols += [("weights", "right"), ("activations", "right")] if costed else [("weight elems", "right"),
-                                                                             ("in elems", "right"), ("out elems", "right")]
+    cols = [Col("#", "right"), Col("layer"), Col("op"), Col("MACs", "right", 1 if timed else 0)]
+    if costed:
+        cols += [Col("weights", "right", 3), Col("activations", "right", 4)]
+    else:
+        cols += [Col("weight elems", "right", 2), Col("in elems", "right", 4), Col("out elems", "right", 3)]
     if timed:
-        cols += [("intensity", "right"), ("time", "right"), ("share", "right"), ("bound", "left")]
-    if not timed:  # a timed table is wide enough without shapes
-        cols += [("output shape", "left")]
-    for h, j in cols:
-        if h == "layer":
-            table.add_column(h, min_width=24, overflow="fold")
-        elif h == "output shape":
-            table.add_column(h, overflow="fold")
-        else:
-            table.add_column(h, justify=j, no_wrap=True)
+        cols += [Col("intensity", "right", 5), Col("time", "right"), Col("share", "right"), Col("bound")]
+    else:  # a timed table is wide enough without shapes
+        cols += [Col("output shape", drop=5)]
+    table = FitTable(title or (f"Layers: {df['model'].iloc[0]}" if len(df) else "Layers"), cols)
     total = float(df["time_s"].sum()) if timed else 0.0
     shown = df if max_rows is None else df.head(max_rows)
     for _, r in shown.iterrows():
@@ -197,9 +133,9 @@ def layers_table(per_layer_df: pd.DataFrame, *, title: str | None = None, max_ro
         else:
             row += [fmt_count(r["weight_elems"]), fmt_count(r["input_elems"]), fmt_count(r["output_elems"])]
         if timed:
-            row += [fmt_intensity(_num(r["intensity_macs_per_byte"])), fmt_time(r["time_s"]),
+            row += [fmt_intensity(num(r["intensity_macs_per_byte"])), fmt_time(r["time_s"]),
                     fmt_percent(r["time_s"] / total if total else math.nan), str(r["bound"])]
-        if not timed:
+        else:
             row.append(str(r.get("output_shape", "")))
         table.add_row(*row)
     if max_rows is not None and len(df) > max_rows:
@@ -208,30 +144,31 @@ def layers_table(per_layer_df: pd.DataFrame, *, title: str | None = None, max_ro
 
 
 # ------------------------------------------------------------------------------ models
-_MODEL_COLUMNS = [("name", "model"), ("model", "model"), ("display_name", "display name"), ("family", "family"),
-                  ("width", "width"), ("resolution", "resolution"), ("default_resolution", "resolution"),
-                  ("top1", "top-1 (%)"), ("macs", "MACs"), ("params", "params"), ("aliases", "aliases"),
-                  ("top1_source", "top-1 source")]
+# (column, header, drop priority: 0 = always shown, else dropped highest first when narrow)
+_MODEL_COLUMNS = [("name", "model", 0), ("model", "model", 0), ("display_name", "display name", 4),
+                  ("family", "family", 5), ("width", "width", 1), ("resolution", "px", 0),
+                  ("default_resolution", "px", 0), ("top1", "top-1 (%)", 0), ("macs", "MACs", 0),
+                  ("params", "params", 3), ("aliases", "aliases", 6), ("top1_source", "top-1 source", 7)]
+_RIGHT = ("width", "resolution", "default_resolution", "top1", "macs", "params")
 
 
-def models_table(models: pd.DataFrame | Iterable[Mapping], *, title: str = "Models") -> Table:
+def models_table(models: pd.DataFrame | Iterable[Mapping], *, title: str = "Models") -> FitTable:
     """A list of models (registry entries or resolved models): known columns formatted, in a
-    fixed order, any other column appended as text."""
+    fixed order, any other column appended as text; at a narrow width aliases, family and
+    display name are left out before any name is cut."""
     df = models if isinstance(models, pd.DataFrame) else pd.DataFrame(list(models))
-    table = _table(title)
     fmts = {"top1": _top1, "macs": fmt_macs, "params": fmt_count, "width": _g, "resolution": _g,
             "default_resolution": _g,
             "aliases": lambda v: ", ".join(v) if isinstance(v, (list, tuple)) else ("" if v is None else str(v))}
     seen_headers: set[str] = set()
     cols = []
-    for c, h in _MODEL_COLUMNS:
+    for c, h, drop in _MODEL_COLUMNS:
         if c in df and h not in seen_headers:
-            cols.append((c, h))
+            cols.append((c, Col(h, "right" if c in _RIGHT else "left", drop)))
             seen_headers.add(h)
-    cols += [(c, c) for c in df.columns if c not in {c for c, _ in _MODEL_COLUMNS}]
-    for c, h in cols:
-        table.add_column(h, justify="right" if c in ("width", "resolution", "default_resolution", "top1",
-                                                     "macs", "params") else "left")
+    known = {c for c, _, _ in _MODEL_COLUMNS}
+    cols += [(c, Col(str(c), drop=8)) for c in df.columns if c not in known]
+    table = FitTable(title, [col for _, col in cols])
     for _, r in df.iterrows():
         table.add_row(*[fmts.get(c, lambda v: "" if v is None else str(v))(r[c]) for c, _ in cols])
     return table
@@ -332,101 +269,7 @@ def profile_panel(profile) -> Panel:
     return Panel(Group(*parts), title=f"{p.display_name}", title_align="left", expand=False)
 
 
-# ----------------------------------------------------------------------------- compare
-def compare_table(sweep_df: pd.DataFrame, *, frontier_share: pd.DataFrame | None = None,
-                  points: Sequence[str] | None = None, title: str = "Model comparison") -> "CompareTable":
-    """Models as rows (by top-1), with MACs, latency at each point (``*`` = on the Pareto frontier
-    there) and, if given, the share of the RP range on which each model is Pareto-optimal.
-
-    Rendered at the console's width: when all the point columns do not fit, the table is split
-    into several, each repeating the model columns - never truncated or folded mid-name."""
-    if points is None:
-        points = list(sweep_df.drop_duplicates("point").sort_values("ridge_point", kind="stable")["point"])
-    return CompareTable(sweep_df, frontier_share, list(points), title)
-
-
-class CompareTable:
-    """``compare_table``'s renderable: one or more rich Tables, split by point at render time."""
-
-    def __init__(self, sweep_df: pd.DataFrame, frontier_share: pd.DataFrame | None, points: list[str],
-                 title: str):
-        self.sweep_df, self.points, self.title = sweep_df, points, title
-        self.share = (dict(zip(frontier_share["model"], frontier_share["frontier_share"]))
-                      if frontier_share is not None else None)
-        first = sweep_df.drop_duplicates("model")
-        self.rows = first.assign(_t=pd.to_numeric(first["top1"], errors="coerce")).sort_values("_t", na_position="last")
-        self.by = sweep_df.set_index(["model", "point"])
-        self.caption = (f"{FRONTIER_MARK} = on the accuracy-latency Pareto frontier at that point"
-                        if "on_frontier" in sweep_df else None)
-
-    def table(self, points: Sequence[str], *, title: str | None = "", caption: str | None = "",
-              share: bool = True) -> Table:
-        table = _table(self.title if title == "" else title, collapse_padding=True, padding=(0, 1))
-        table.add_column("model", no_wrap=True)
-        table.add_column("top-1", justify="right", no_wrap=True)
-        table.add_column("MACs", justify="right", no_wrap=True)
-        for p in points:
-            table.add_column(str(p), justify="right", no_wrap=True)
-        share = share and self.share is not None
-        if share:
-            table.add_column("on frontier", justify="right", no_wrap=True)
-        for _, r in self.rows.iterrows():
-            row = [_label(r), _top1(r.get("top1")), fmt_macs(_num(r.get("macs")))]
-            for p in points:
-                if (r["model"], p) not in self.by.index:
-                    row.append("-")
-                    continue
-                c = self.by.loc[(r["model"], p)]
-                row.append(fmt_time(_num(c["latency_s"])) + (FRONTIER_MARK if bool(c.get("on_frontier", False)) else " "))
-            if share:
-                row.append(fmt_percent(_num(self.share.get(r["model"]))))
-            table.add_row(*row)
-        table.caption = self.caption if caption == "" else caption
-        return table
-
-    def chunks(self, fits) -> list[list[str]]:
-        """The points split into runs, each as long as ``fits(run)`` allows (at least one)."""
-        out: list[list[str]] = [[]]
-        for p in self.points:
-            if out[-1] and not fits(out[-1] + [p]):
-                out.append([])
-            out[-1].append(p)
-        return out
-
-    def balanced(self, runs: list[list[str]], fits) -> list[list[str]]:
-        """The same number of runs as ``runs``, of near-equal length, if they all fit (the last
-        with the share column); else ``runs``."""
-        n, r = len(self.points), len(runs)
-        sizes = [n // r + (1 if k < n % r else 0) for k in range(r)]
-        out, i = [], 0
-        for size in sizes:
-            out.append(self.points[i:i + size])
-            i += size
-        ok = all(fits(run, share=(k == r - 1)) for k, run in enumerate(out))
-        return out if ok else runs
-
-    def __rich_console__(self, console, options):
-        from rich.measure import Measurement
-
-        width = options.max_width
-        wide = options.update(max_width=10**6)
-
-        def fits(pts: list[str], share: bool = False) -> bool:
-            return Measurement.get(console, wide, self.table(pts, share=share)).maximum <= width
-
-        runs = self.chunks(fits)
-        while len(runs[-1]) > 1 and not fits(runs[-1], share=True):  # the last run carries the share
-            runs[-1:] = [runs[-1][:-1], runs[-1][-1:]]
-        if len(runs) == 1:
-            yield self.table(runs[0])
-            return
-        runs = self.balanced(runs, fits)
-        for k, run in enumerate(runs):
-            last = k == len(runs) - 1
-            part = f"points {k + 1}/{len(runs)}"
-            yield self.table(run, title=f"{self.title} ({part})" if k == 0 else f"({part})", share=last,
-                             caption=self.caption if last else None)
-
+from roofsweep.report.terminal_sweep import CompareTable, compare_table, sweep_table  # noqa: E402
 
 __all__ = ["model_totals", "model_totals_panel", "sweep_table", "dominant_layers_table", "layers_table",
            "models_table", "profile_list_table", "profile_panel", "compare_table", "PROFILE_MARK"]
