@@ -15,7 +15,7 @@ import pytest
 from matplotlib.image import imread
 
 import report_fixtures as F
-from roofsweep.report import plots as P
+from roofsweep.report import figures as P
 from roofsweep.report.bundle import write_report
 from roofsweep.report.data import ReportData
 
@@ -28,7 +28,7 @@ def report_path(tmp_path_factory):
     sweep = F.sweep(models=["mnv1", "mnv2", "mnv4-conv-m"])
     tables = F.layer_tables(models=("mnv1", "mnv4-conv-m"), rps=(5.0, 500.0))
     figures = {"accuracy vs latency": P.figure_accuracy_vs_latency(sweep, ["RP 5", "RP 500"]),
-               "layer latency": P.figure_layer_latency(tables)}
+               "layer latency": P.figure_layer_latency(tables, "RP 5")}
     report = ReportData(title="browser test", command="roofsweep compare mnv1 mnv2 mnv4-conv-m", preset="paper",
                         sweep_df=sweep, layer_tables=tables, notes=["a note"])
     out = write_report(tmp_path_factory.mktemp("out") / "report", report, figures)

@@ -252,7 +252,8 @@ def test_sweep_writes_a_report(tmp_path):
     layers = json.loads(run("layers", "-m", "mnv3-small", "-f", "json").stdout)["layers"]
     assert all(f">{row['name']}<" in html for row in layers)  # every layer in the tables
     figs = sorted(p.name for p in (out / "figures").iterdir())
-    assert any(f.endswith(".png") for f in figs) and any(f.endswith(".svg") for f in figs)
+    # each figure drawn once, as SVG; PNG only through the library's write_report(png=True)
+    assert any(f.endswith(".svg") for f in figs) and not any(f.endswith(".png") for f in figs)
     # an existing report is never overwritten: the second run goes to a new folder
     r2 = run("sweep", "-m", "mnv3-small", "-H", "pixel6-cpu", "--out", str(out))
     assert r2.exit_code == 0
@@ -448,7 +449,7 @@ def test_validate_end_to_end(tmp_path):
             "--warmup", "0", "--threads", "1", "--out", str(tmp_path / "v"))
     assert r.exit_code == 0, r.output
     assert "Spearman" in r.stdout and "best-fitting ridge point" in r.stdout
-    assert (tmp_path / "v" / "figures" / "predicted_vs_measured.png").stat().st_size > 5000
+    assert (tmp_path / "v" / "figures" / "predicted_vs_measured.svg").stat().st_size > 5000
 
 
 def test_config_hardware_may_be_one_name(tmp_path):

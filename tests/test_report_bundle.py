@@ -11,7 +11,7 @@ import pytest
 import report_fixtures as F
 from roofsweep.errors import OutputError
 from roofsweep.report import bundle
-from roofsweep.report import plots as P
+from roofsweep.report import figures as P
 from roofsweep.report.bundle import check_writable, write_report
 from roofsweep.report.data import ReportData
 
@@ -36,7 +36,8 @@ def test_writes_complete_folder(tmp_path):
     out = write_report(tmp_path / "reports" / "report", _report(), _figures())
     assert out == tmp_path / "reports" / "report"
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert names == [bundle.MARKER, "figures/layer-latency.png", "figures/layer-latency.svg", "index.html",
+    # figures drawn once, as SVG (PNG only when asked for: test_png_on_request)
+    assert names == [bundle.MARKER, "figures/layer-latency.svg", "index.html",
                      "layers/mnv1__RP-5.csv", "layers/mnv1__RP-500.csv", "summary.json", "sweep.csv"]
     names.remove(bundle.MARKER)  # the marker that lets --force recognise the folder; not a result
     assert all((out / n).stat().st_size > 200 for n in names)
@@ -49,6 +50,16 @@ def test_writes_complete_folder(tmp_path):
     assert "<svg" in html and "layer latency" in html  # the figure is embedded as well
     assert not _leftovers(out.parent)
     assert oct(out.stat().st_mode & 0o777) != oct(0o700)  # not left with mkdtemp's private mode
+
+
+def test_png_on_request_and_progress(tmp_path):
+    seen = []
+    out = write_report(tmp_path / "report", _report(), _figures(), png=True,
+                       progress=lambda done, total: seen.append((done, total)))
+    assert (out / "figures" / "layer-latency.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "figures" / "layer-latency.svg").stat().st_size > 1000
+    assert "figures/layer-latency.png" in json.loads((out / "summary.json").read_text())["files"]
+    assert seen == [(1, 1)]
 
 
 @pytest.mark.parametrize("exc", [RuntimeError("disk full"), KeyboardInterrupt()])

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 import report_fixtures as F
-from roofsweep.report import plots as P
+from roofsweep.report import figures as P
 from roofsweep.report.data import ReportData
 from roofsweep.report.html import figure_html, render_html
 

@@ -9,7 +9,8 @@ from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
 
 import report_fixtures as F
-from roofsweep.report import plots as P
+from roofsweep.report import figures as P
+from roofsweep.report.figures import style, svg as S
 
 
 def _ax():
@@ -27,7 +28,7 @@ def test_accuracy_vs_latency_panel_content():
     assert ax.get_xscale() == "log"
     assert ax.get_xlabel() == "Roofline latency (ms)"
     assert "top-1" in ax.get_ylabel()
-    assert ax.get_title() == "RP 50 \u2013 Fast CPU"
+    assert ax.get_title() == "RP: 50.00 MACs/byte \u2013 Fast CPU"  # the paper's panel title
     rows = sweep[sweep["point"] == "RP 50"]
     # one joining line per family (several points), one marker artist per model
     family_lines = [ln for ln in ax.lines if ln.get_linestyle() == "-" and len(ln.get_xdata()) > 1]
@@ -41,8 +42,10 @@ def test_accuracy_vs_latency_panel_content():
     dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
     assert len(dashed) == 1 and dashed[0].get_color() == "black"
     assert sorted(dashed[0].get_ydata()) == sorted(rows.loc[rows["on_frontier"], "top1"])
-    assert _legend_texts(ax.get_legend()) == ["MobileNetV1", "MobileNetV2", "MobileNetV3", "MobileNetV4",
+    # the paper's legend: "Model Family", V4 first down to V1
+    assert _legend_texts(ax.get_legend()) == ["MobileNetV4", "MobileNetV3", "MobileNetV2", "MobileNetV1",
                                               "Pareto frontier"]
+    assert ax.get_legend().get_title().get_text() == "Model Family"
     # legend outside the axes (anchored right of it)
     assert ax.get_legend().get_bbox_to_anchor().x0 >= ax.get_window_extent().x1 - 1
 
@@ -69,7 +72,8 @@ def test_figure_accuracy_vs_latency_one_panel_per_point():
     points = ["RP 0", "RP 5", "RP 50", "RP 500", "pixel6-cpu"]
     fig = P.figure_accuracy_vs_latency(sweep, points)
     visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert [ax.get_title().split(" ")[0:2] for ax in visible][:4] == [["RP", "0"], ["RP", "5"], ["RP", "50"], ["RP", "500"]]
+    assert [ax.get_title().split(" ")[0:2] for ax in visible][:4] == [["RP:", "0.00"], ["RP:", "5.00"], ["RP:", "50.00"],
+                                                                      ["RP:", "500.00"]]
     assert visible[4].get_title() == "pixel6-cpu (RP 31.2)"
     assert len(visible) == 5
     assert all(ax.get_legend() is None for ax in visible)  # one shared figure legend instead
@@ -80,49 +84,84 @@ def test_other_families_take_other_colours():
     extra = [("ext", "resnet", "ResNet-50", 1.0, 224, 76.1, 8, 2.0)]
     ax = P.plot_accuracy_vs_latency(_ax(), F.sweep(models=["mnv1"], extra_models=extra), "RP 50")
     assert "resnet" in _legend_texts(ax.get_legend())
-    resnet = [ln for ln in ax.lines if ln.get_marker() == "o" and ln.get_ydata()[0] == 76.1][0]
-    assert resnet.get_color() not in P.FAMILY_COLORS.values()
+    resnet = [c for c in ax.collections if c.get_label() == "resnet"][0]
+    assert np.asarray(resnet.get_offsets())[0][1] == 76.1
+    from matplotlib.colors import to_hex
+    assert to_hex(resnet.get_facecolor()[0]) not in P.FAMILY_COLORS.values()
 
 
 # -------------------------------------------------------------------------- layer latency
-def test_layer_latency_bars_by_op_type():
+def _dots(ax):
+    """(x, y) of every dot of a per-layer panel, and the scatters by legend label."""
+    scatters = {c.get_label(): c for c in ax.collections if isinstance(c, PathCollection)}
+    xy = np.concatenate([np.asarray(c.get_offsets()) for c in scatters.values()]) if scatters else np.zeros((0, 2))
+    return xy, scatters
+
+
+def test_layer_latency_dots_by_op_type():
+    # dots, as the paper draws them (Fig. 3): one scatter per op type, one dot per layer, no bars
     df = F.per_layer("mnv4-conv-m", 500)
     ax = P.plot_layer_latency(_ax(), df)
     assert ax.get_xlabel() == "Layer index"
     assert "\u00b5s" in ax.get_ylabel()
     assert ax.get_title() == "mnv4-conv-m"
-    assert len(ax.patches) == len(df)  # one bar per layer
-    heights = sorted(p.get_height() for p in ax.patches)
-    assert np.allclose(heights, sorted(df["time_s"] * 1e6))
+    assert not ax.patches
+    xy, scatters = _dots(ax)
+    assert len(xy) == len(df)  # one dot per layer
+    assert np.allclose(sorted(xy[:, 1]), sorted(df["time_s"] * 1e6))
     assert _legend_texts(ax.get_legend()) == ["Conv2D", "DW-Conv2D", "FC", "Elementwise", "Pool"]
+    assert list(scatters) == ["Conv2D", "DW-Conv2D", "FC", "Elementwise", "Pool"]
+    # the paper's colours: FC red, conv blue, depthwise orange; the others their own
+    from matplotlib.colors import to_hex
+    colour = {k: to_hex(c.get_facecolor()[0]) for k, c in scatters.items()}
+    assert colour["FC"] == "#d62728" and colour["Conv2D"] == "#1f77b4" and colour["DW-Conv2D"] == "#ff7f0e"
+    assert len(set(colour.values())) == len(colour)
 
 
 def test_layer_latency_paper_op_filter():
     df = F.per_layer("mnv1", 5)
     ax = P.plot_layer_latency(_ax(), df, op_types=("conv2d", "dwconv2d", "fc"))
-    assert len(ax.patches) == df["op_type"].isin(["conv2d", "dwconv2d", "fc"]).sum()
+    assert len(_dots(ax)[0]) == df["op_type"].isin(["conv2d", "dwconv2d", "fc"]).sum()
     assert _legend_texts(ax.get_legend()) == ["Conv2D", "DW-Conv2D", "FC"]
 
 
 def test_figure_layer_latency_grid_shares_y_per_row():
+    # one image per point (a row of the paper's Fig. 3), the y axis shared along it
     tables = F.layer_tables(models=("mnv1", "mnv2-1.5x", "mnv4-conv-m"), rps=(5.0, 500.0))
-    fig = P.figure_layer_latency(tables)
-    axes = np.array(fig.axes).reshape(2, 3)
-    assert axes[0, 0].get_title() == "mnv1 | RP 5" and axes[1, 2].get_title() == "mnv4-conv-m | RP 500"
-    shared = axes[0, 0].get_shared_y_axes()
-    assert shared.joined(axes[0, 0], axes[0, 2]) and not shared.joined(axes[0, 0], axes[1, 0])
-    assert _legend_texts(fig.legends[0]) == ["Conv2D", "DW-Conv2D", "FC"]
-    assert axes[0, 0].get_ylim()[1] > axes[1, 0].get_ylim()[1]  # RP 5 is slower than RP 500
+    figs = P.layer_latency_figures(tables, point_titles={"RP 5": "RP: 5.00 MACs/byte \u2013 Slow CPU"})
+    assert len(figs) == 2
+    rows = [fig.axes for fig in figs]
+    assert [ax.get_title() for ax in rows[0]] == ["mnv1", "mnv2-1.5x", "mnv4-conv-m"]
+    assert figs[0].get_suptitle() == "RP: 5.00 MACs/byte \u2013 Slow CPU: latency per layer (\u00b5s)"
+    assert figs[1].get_suptitle() == "RP 500: latency per layer (\u00b5s)"
+    shared = rows[0][0].get_shared_y_axes()
+    assert shared.joined(rows[0][0], rows[0][2]) and not shared.joined(rows[0][0], rows[1][0])
+    assert _legend_texts(figs[0].legends[0]) == ["Conv2D", "DW-Conv2D", "FC", "Elementwise", "Pool"]
+    assert rows[0][0].get_ylim()[1] > rows[1][0].get_ylim()[1]  # RP 5 is slower than RP 500
+
+
+def test_layer_latency_figures_at_most_four_panels():
+    models = ("mnv1", "mnv2", "mnv2-0.5x", "mnv2-1.5x", "mnv4-conv-s", "mnv4-conv-m")
+    tables = F.layer_tables(models=models, rps=(5.0, 50.0, 500.0))
+    figs = P.layer_latency_figures(tables)
+    assert [len(f.axes) for f in figs] == [4, 2] * 3  # 3 points x (4 + 2 models)
+    assert [ax.get_title() for f in figs[:2] for ax in f.axes] == list(models)
+    import pytest
+
+    with pytest.raises(ValueError, match="at most 4"):
+        P.figure_layer_latency(tables, "RP 5", models)
 
 
 def test_figure_layer_latency_missing_cell_does_not_crash():
     tables = F.layer_tables(models=("mnv1", "mnv2"), rps=(5.0,))
     tables[("mnv2", "RP 500")] = F.per_layer("mnv2", 500)
-    fig = P.figure_layer_latency(tables)
-    assert any(t.get_text() == "not computed" for ax in fig.axes for t in ax.texts)
+    figs = P.layer_latency_figures(tables)
+    assert any(t.get_text() == "not computed" for fig in figs for ax in fig.axes for t in ax.texts)
+
 
 
 # ------------------------------------------------------------------ latency vs ridge point
+
 def test_latency_vs_ridge_point():
     sweep = F.rp_grid_sweep(models=["mnv1", "mnv2", "mnv4-conv-m"], n=10)
     ax = P.plot_latency_vs_ridge_point(_ax(), sweep)
@@ -143,7 +182,7 @@ def test_latency_vs_ridge_point():
     # one scatter of crosses per model (not one artist per cross), a hover text per cross
     crosses = [c for c in ax.collections if isinstance(c, PathCollection)]
     assert len(crosses) == 3
-    assert all(len(P._TOOLTIPS[c]) == len(c.get_offsets()) == len(F.PROFILES) for c in crosses)
+    assert all(len(P.tooltip_of(c)) == len(c.get_offsets()) == len(F.PROFILES) for c in crosses)
 
 
 def _profile_labels(ax) -> list[str]:
@@ -234,15 +273,16 @@ def test_empty_inputs_do_not_crash():
 
 
 # --------------------------------------------------------------------------------- saving
-def test_save_figure_writes_png_and_svg_with_tooltips(tmp_path):
+def test_render_writes_svg_and_png_on_request_with_tooltips():
     fig, ax = P.new_figure()
     P.plot_accuracy_vs_latency(ax, F.sweep(), "RP 500")
-    paths = P.save_figure(fig, tmp_path / "figs" / "fig2")
-    assert [p.name for p in paths] == ["fig2.png", "fig2.svg"]
-    assert all(p.stat().st_size > 10_000 for p in paths)
-    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    svg = paths[1].read_text()
-    assert "<title>MNv4-Conv-M (MobileNetV4): top-1 79.9%" in svg
+    out = P.render_figure(fig, id_salt="fig2")
+    assert out.png is None  # SVG only unless PNG is asked for
+    assert "<title>MNv4-Conv-M (MobileNetV4): top-1 79.9%" in out.svg
+    # the tooltip names the ridge point
+    assert "at RP: 500.00 MACs/byte \u2013 Accelerator</title>" in out.svg
+    both = P.render_figure(fig, id_salt="fig2", png=True)
+    assert both.png[:8] == b"\x89PNG\r\n\x1a\n" and len(both.png) > 10_000
 
 
 def test_svg_ids_differ_between_figures():
@@ -264,13 +304,14 @@ def test_layer_latency_x_counts_only_plotted_layers():
     ax = P.plot_layer_latency(_ax(), df, op_types=("conv2d", "dwconv2d", "fc"))
     shown = df[df["op_type"].isin(["conv2d", "dwconv2d", "fc"])].sort_values("index")
     assert len(shown) < len(df)  # the fixture has memory-only rows to skip
-    centres = sorted(p.get_x() + p.get_width() / 2 for p in ax.patches)
-    assert np.allclose(centres, np.arange(len(shown)))
+    xy, scatters = _dots(ax)
+    assert np.allclose(sorted(xy[:, 0]), np.arange(len(shown)))
     assert ax.get_xlim()[1] < len(shown) + 1
     classifier = shown.iloc[-1]
-    last = max(ax.patches, key=lambda p: p.get_x())
-    assert np.isclose(last.get_height(), classifier["time_s"] * 1e6)
-    tip = P._TOOLTIPS[last]
+    fc = scatters["FC"]
+    last = int(np.argmax(np.asarray(fc.get_offsets())[:, 0]))
+    assert np.isclose(np.asarray(fc.get_offsets())[last, 1], classifier["time_s"] * 1e6)
+    tip = P.tooltip_of(fc)[last]
     assert tip.startswith(f"layer {len(shown) - 1} (#{classifier['index']} in the layer table) classifier")
 
 
@@ -297,16 +338,16 @@ def test_point_tooltips_survive_any_point_count():
     for n in (1, 2, 40):
         fig, ax = P.new_figure()
         sc = ax.scatter(np.arange(1, n + 1), np.arange(1, n + 1), marker="x")
-        P._tip_points(sc, [f"pt<{i}>" for i in range(n)])
+        S.tip_points(sc, [f"pt<{i}>" for i in range(n)])
         svg = P.figure_to_svg(fig)
         assert re.findall(r"<title>pt&lt;(\d+)&gt;</title>", svg) == [str(i) for i in range(n)]
 
 
 def test_svg_title_falls_back_when_points_do_not_match():
     body = '<defs><path id="m1" d="M 0 0"/></defs><g><use xlink:href="#m1" x="1" y="1"/></g>'
-    out = P._title_points(body, ["a", "b"])  # two texts, one element: no guessing
+    out = S.title_points(body, ["a", "b"])  # two texts, one element: no guessing
     assert out.startswith("<title>2 points</title>") and out.endswith(body)
-    assert P._title_points(body, ["a"]).count("<title>a</title>") == 1
+    assert S.title_points(body, ["a"]).count("<title>a</title>") == 1
 
 
 def test_log_axes_use_plain_numbers():
@@ -317,7 +358,7 @@ def test_log_axes_use_plain_numbers():
     labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
     labels += [t.get_text() for t in ax.get_xticklabels(minor=True) + ax.get_yticklabels(minor=True) if t.get_text()]
     assert labels and not [t for t in labels if "$" in t or "10^" in t]
-    assert P._log_tick(1e4) == "10k" and P._log_tick(2e6) == "2M" and P._log_tick(0.05) == "0.05"
+    assert style.log_tick(1e4) == "10k" and style.log_tick(2e6) == "2M" and style.log_tick(0.05) == "0.05"
 
 
 def test_roofline_annotations_stay_inside_axes():
@@ -338,7 +379,8 @@ def test_accuracy_labels_do_not_overlap():
     fig = P.figure_accuracy_vs_latency(sweep, ["RP 0", "RP 500"])
     fig.draw_without_rendering()
     for ax in fig.axes:
-        boxes = [t.get_window_extent() for t in ax.texts]
+        assert len(ax.texts) == sweep["model"].nunique()
+        boxes = [t.get_window_extent() for t in ax.texts if t.get_visible()]
         assert len(boxes) == sweep["model"].nunique()
         overlaps = [(i, j) for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]
         assert not overlaps, [(ax.texts[i].get_text(), ax.texts[j].get_text()) for i, j in overlaps]
@@ -364,14 +406,25 @@ def test_figure_time_by_op_type_small_multiples():
     assert len(fig.axes) == 1 and [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["RP 5", "RP 50", "RP 500"]
 
 
-def test_save_figure_lays_out_once(tmp_path):
+def test_render_lays_out_once():
     fig, ax = P.new_figure()
     P.plot_roofline(ax, F.per_layer("mnv1", 50), 2e12, 40e9)
-    P.save_figure(fig, tmp_path / "r")
+    P.render_figure(fig, png=True)
     pos = ax.get_position().bounds
     from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
-    engine = fig.get_layout_engine()  # frozen after the first format: the SVG reuses the layout
+    engine = fig.get_layout_engine()  # frozen after the first format: the PNG reuses the layout
     assert engine is None or isinstance(engine, PlaceHolderLayoutEngine)
-    P.save_figure(fig, tmp_path / "again", formats=("svg",))
+    P.figure_to_svg(fig)
     assert ax.get_position().bounds == pos
+
+
+def test_render_figures_reports_progress():
+    figs = {}
+    for k in range(3):
+        fig, ax = P.new_figure((3, 2))
+        P.plot_roofline(ax, F.per_layer("mnv1", 5), 2e11, 40e9, legend=False)
+        figs[f"f{k}"] = fig
+    seen = []
+    out = P.render_figures(figs, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)] and list(out) == ["f0", "f1", "f2"]

@@ -233,12 +233,12 @@ def _write_validation_report(result, target: Path, force: bool) -> Path:
     import shlex
     import sys
 
-    from roofsweep.report import plots
+    from roofsweep.report import figures
     from roofsweep.report.bundle import write_report
     from roofsweep.report.data import ReportData
 
-    fig, ax = plots.new_figure((7.5, 5.5))
-    plots.plot_predicted_vs_measured(ax, result.models)
+    fig, ax = figures.new_figure((7.5, 5.5))
+    figures.plot_predicted_vs_measured(ax, result.models)
     s = result.summary()
     report = ReportData(
         title=f"roofsweep validate: {result.profile}",

@@ -4,8 +4,9 @@ Modules (imported on their own, so printing a table never imports matplotlib):
 
 ``terminal``  rich renderables (tables, panels); nothing prints - the CLI does
 ``export``    ``to_json`` / ``to_csv`` of any result DataFrame, column names unchanged
-``plots``     matplotlib figures (paper Fig. 2 / Fig. 3, latency vs ridge point, roofline chart,
-              time by op type); ``save_figure``
+``figures``   matplotlib figures, one module per figure family (paper Fig. 2 / Fig. 3, latency
+              vs ridge point, roofline chart, time by op type, predicted vs measured), their
+              style, label placement, SVG export with hover text and ``render_figures``
 ``data``      ``ReportData``, everything one report shows
 ``html``      ``render_html(ReportData)``: one self-contained page
 ``bundle``    ``write_report(out_dir, ReportData, figures)``: the report folder, written atomically

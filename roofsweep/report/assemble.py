@@ -6,12 +6,12 @@
 
 from __future__ import annotations
 
-import math
 
 import pandas as pd
 from matplotlib.figure import Figure
 
-from roofsweep.report import plots
+from roofsweep.report import figures as F
+from roofsweep.report.figures.style import held_text
 from roofsweep.report.data import ReportData
 from roofsweep.units import fmt_bytes, fmt_intensity, fmt_macs
 
@@ -85,26 +85,24 @@ def roofline_models(analysis, models: list[str]) -> list[str]:
 def _rooflines(analysis, model: str, points: list[str]) -> Figure | None:
     """Small multiples: the classic roofline of ``model`` on each point (RPs, then profiles)."""
     pl = analysis.per_layer[analysis.per_layer["model"] == model]
-    if not points:
-        return None
-    ncols = min(4, len(points))
-    nrows = math.ceil(len(points) / ncols)
-    fig = Figure(figsize=(4.4 * ncols + 1.8, 3.4 * nrows + 0.6), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    for k, point in enumerate(points):
-        df = pl[pl["point"] == point]
-        ax = axes[k // ncols, k % ncols]
-        peak = float(df["peak_macs_per_s"].iloc[0])
-        bw = float(df["bandwidth_bytes_per_s"].iloc[0])
-        plots.plot_roofline(ax, df, peak, bw, title=str(point), legend=False)
-        ax.title.set_fontsize("medium")
-    for k in range(len(points), nrows * ncols):
-        axes[k // ncols, k % ncols].set_visible(False)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="outside right upper", fontsize="small")
-    fig.suptitle(f"Roofline of each layer: {model}")
-    return fig
+    return F.figure_rooflines(pl, points, title=f"Roofline of each layer: {model}")
+
+
+def _layer_figures(analysis, models: list[str], layer_points: list[str], titles: dict) -> tuple[dict, dict]:
+    """Fig. 3: one image per per-layer point and group of four models, every op type drawn."""
+    pl = analysis.per_layer
+    by_key = {(m, p): pl[(pl["model"] == m) & (pl["point"] == p)] for m in models for p in layer_points}
+    rp_of = dict(zip(pl["point"], pl["ridge_point"])) if "ridge_point" in pl else {}
+    row_titles = {p: F.point_title(p, rp_of.get(p)) for p in layer_points}
+    figures, captions = {}, {}
+    for k, fig in enumerate(F.layer_latency_figures(by_key, points=layer_points, models=models, titles=titles,
+                                                    point_titles=row_titles)):
+        name = "layer_latency" if k == 0 else f"layer_latency_{k + 1}"
+        figures[name] = fig
+        captions[name] = ("Per-layer roofline latency, one dot per layer coloured by op type (the paper's Fig. 3 "
+                          "draws conv, depthwise and FC; attention, matmul and elementwise rows are drawn too), "
+                          "layers counted in order.")
+    return figures, captions
 
 
 def build_report(analysis, command: str, title: str | None = None,
@@ -114,17 +112,17 @@ def build_report(analysis, command: str, title: str | None = None,
     figures: dict[str, Figure] = {}
     captions: dict[str, str] = {}
 
-    fig, ax = plots.new_figure((9.5, 5.2))
+    fig, ax = F.new_figure((9.5, 5.2))
     curve = pd.concat([analysis.rp_curve[analysis.rp_curve["ridge_point"] > 0], analysis.profile_sweep],
                       ignore_index=True)
-    plots.plot_latency_vs_ridge_point(ax, curve, analysis.profiles or None)
+    F.plot_latency_vs_ridge_point(ax, curve, analysis.profiles or None)
     figures["latency_vs_ridge_point"] = fig
-    held = plots._held_text(analysis.rp_curve[analysis.rp_curve["ridge_point"] > 0], " ") or " "
+    held = held_text(analysis.rp_curve[analysis.rp_curve["ridge_point"] > 0], " ") or " "
     captions["latency_vs_ridge_point"] = (
         f"Lines: roofline latency of each model across the ridge-point sweep ({held.strip()}, the peak "
         "scaling with the ridge point). Dotted verticals: the hardware profiles' ridge points; crosses: "
-        "each model on a profile at that profile's own peak and bandwidth, so a cross sits above or "
-        "below its model's line by how the profile's bandwidth compares with the sweep's."
+        "each model on a profile (one marker shape per model) at that profile's own peak and bandwidth, "
+        "so a marker sits above or below its model's line by how the profile's bandwidth compares with the sweep's."
         if len(analysis.profile_sweep) else
         f"Roofline latency of each model across the ridge-point sweep ({held.strip()})."
     ).replace(" ()", "")
@@ -132,12 +130,12 @@ def build_report(analysis, command: str, title: str | None = None,
     has_top1 = sweep["top1"].notna().sum() >= 2
     if len(models) > 1 and has_top1:
         points = [p for p in dict.fromkeys(analysis.rp_sweep["point"])]
-        figures["accuracy_vs_latency"] = plots.figure_accuracy_vs_latency(analysis.rp_sweep, points)
+        figures["accuracy_vs_latency"] = F.figure_accuracy_vs_latency(analysis.rp_sweep, points)
         captions["accuracy_vs_latency"] = "ImageNet top-1 vs roofline latency at each ridge point; Pareto frontier marked."
         prof_points = distinct_profile_points(analysis)
         if prof_points:
             shown = spread_pick(prof_points, MAX_PROFILE_PANELS)
-            fig = plots.figure_accuracy_vs_latency(analysis.profile_sweep, shown)
+            fig = F.figure_accuracy_vs_latency(analysis.profile_sweep, shown)
             fig.suptitle("Roofline latency vs accuracy on hardware profiles")
             figures["accuracy_vs_latency_profiles"] = fig
             captions["accuracy_vs_latency_profiles"] = (
@@ -148,11 +146,10 @@ def build_report(analysis, command: str, title: str | None = None,
 
     pl = analysis.per_layer
     layer_points = [p for p in dict.fromkeys(pl.loc[pl["hardware"].fillna("") == "", "point"])]
-    by_key = {(m, p): pl[(pl["model"] == m) & (pl["point"] == p)] for m in models for p in layer_points}
     titles = {m.label: m.ref.display_name for m in analysis.models}
-    figures["layer_latency"] = plots.figure_layer_latency(by_key, points=layer_points, models=models,
-                                                          titles=titles)
-    captions["layer_latency"] = "Per-layer roofline latency (conv, depthwise and FC layers), one row per ridge point."
+    layer_figs, layer_caps = _layer_figures(analysis, models, layer_points, titles)
+    figures.update(layer_figs)
+    captions.update(layer_caps)
 
     frames = {(m, p): g for (m, p), g in pl.groupby(["model", "point"], sort=False)}
     prof_points = distinct_profile_points(analysis)
@@ -160,9 +157,9 @@ def build_report(analysis, command: str, title: str | None = None,
     shown_frames = {(m, p): frames[(m, p)] for p in op_points for m in models if (m, p) in frames}
     rp_of = dict(zip(sweep["point"], sweep["ridge_point"]))
     hw_points = set(analysis.profile_sweep["point"]) if len(analysis.profile_sweep) else set()
-    figures["time_by_op_type"] = plots.figure_time_by_op_type(
+    figures["time_by_op_type"] = F.figure_time_by_op_type(
         shown_frames, share=True, labels=titles, points=op_points,
-        titles={p: plots.point_title(p, rp_of.get(p), "hw" if p in hw_points else "") for p in op_points})
+        titles={p: F.point_title(p, rp_of.get(p), "hw" if p in hw_points else "") for p in op_points})
     n_prof = len(op_points) - len(layer_points)
     captions["time_by_op_type"] = "Share of roofline latency by op type, per model and point" + (
         f" ({n_prof} of {len(prof_points)} hardware profiles, spread across the ridge points)."

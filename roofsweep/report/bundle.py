@@ -14,7 +14,7 @@ interrupted ``--force`` replace is finished then (``roofsweep.io.atomic``).
 Folder contents::
 
     index.html            self-contained page (report.html.render_html)
-    figures/NAME.png|svg  every figure, both formats
+    figures/NAME.svg      every figure (NAME.png too with ``png=True``)
     sweep.csv             the long-form sweep DataFrame
     layers/MODEL__POINT.csv  per-layer roofline tables
     summary.json          run summary (ReportData.summary_dict) + the list of files
@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +40,7 @@ from roofsweep.io.atomic import free_name, is_marked
 from roofsweep.report.data import ReportData
 from roofsweep.report.export import to_csv
 from roofsweep.report.html import render_html, slug
-from roofsweep.report.plots import figure_to_svg, freeze_layout
+from roofsweep.report.figures.render import render_figures
 
 TMP_PREFIX = atomic.TMP_PREFIX
 OLD_PREFIX = atomic.OLD_PREFIX
@@ -131,21 +131,23 @@ def _unique(name: str, used: set[str]) -> str:
     return out
 
 
-def _write_contents(folder: Path, report: ReportData, figures: Mapping[str, Figure]) -> list[str]:
+def _write_contents(folder: Path, report: ReportData, figures: Mapping[str, Figure], png: bool = False,
+                    progress: Callable[[int, int], None] | None = None) -> list[str]:
     """Everything of the report into ``folder`` (which exists and is empty); returns the files."""
     files: list[str] = []
     fig_dir = folder / "figures"
     fig_dir.mkdir()
     embedded: dict[str, str | bytes] = dict(report.figures)
     used: set[str] = set()
-    for name, fig in figures.items():
-        stem = _unique(slug(name), used)
-        fig.savefig(fig_dir / f"{stem}.png", format="png", dpi=100)
-        freeze_layout(fig)  # the PNG's layout serves the SVG too: one layout pass, not two
-        svg = figure_to_svg(fig, id_salt=stem)
-        (fig_dir / f"{stem}.svg").write_text(svg, encoding="utf-8")
-        files += [f"figures/{stem}.png", f"figures/{stem}.svg"]
-        embedded.setdefault(name, svg)
+    stems = {name: _unique(slug(name), used) for name in figures}
+    for name, out in render_figures(figures, png=png, salts=stems, progress=progress).items():
+        stem = stems[name]
+        (fig_dir / f"{stem}.svg").write_text(out.svg, encoding="utf-8")
+        files.append(f"figures/{stem}.svg")
+        if out.png is not None:
+            (fig_dir / f"{stem}.png").write_bytes(out.png)
+            files.append(f"figures/{stem}.png")
+        embedded.setdefault(name, out.svg)
     if report.sweep_df is not None:
         (folder / "sweep.csv").write_text(to_csv(report.sweep_df), encoding="utf-8")
         files.append("sweep.csv")
@@ -165,10 +167,13 @@ def _write_contents(folder: Path, report: ReportData, figures: Mapping[str, Figu
 
 
 def write_report(out_dir: str | os.PathLike, report: ReportData, figures: Mapping[str, Figure] | None = None,
-                 force: bool = False) -> Path:
-    """Write the report folder for ``report`` (and ``figures``, saved as PNG + SVG and embedded in
-    the HTML) at ``out_dir`` and return the folder actually written (see the module docstring
-    for what happens when ``out_dir`` exists). Raises OutputError if it cannot be written."""
+                 force: bool = False, *, png: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> Path:
+    """Write the report folder for ``report`` (and ``figures``, each drawn once as SVG, embedded
+    in the HTML and kept as ``figures/NAME.svg``; ``png=True`` adds ``NAME.png``) at ``out_dir``
+    and return the folder actually written (see the module docstring for what happens when
+    ``out_dir`` exists). ``progress(done, total)`` is called after each figure is drawn.
+    Raises OutputError if it cannot be written."""
     target = check_writable(out_dir, force=force)
     parent = target.parent
     created = [p for p in [parent, *parent.parents] if not p.exists()]
@@ -177,7 +182,7 @@ def write_report(out_dir: str | os.PathLike, report: ReportData, figures: Mappin
         parent.mkdir(parents=True, exist_ok=True)
         atomic.clean_stale(parent)  # what a killed writer left here
         tmp = atomic.temp_folder(parent)
-        _write_contents(tmp, report, figures or {})
+        _write_contents(tmp, report, figures or {}, png=png, progress=progress)
         return _move_into_place(tmp, target, force)
     except BaseException as exc:
         if tmp is not None:
