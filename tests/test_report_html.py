@@ -78,7 +78,11 @@ def test_figures_embedded(page):
 
 
 def test_sortable_tables_with_numeric_keys(page):
-    assert page.count('class="sortable"') == 1 + len(F.layer_tables())
+    # the ridge-point sweep, the hardware profiles, the layers that dominate (one per model) and
+    # one per-layer table per (model, point)
+    ids = re.findall(r'<table class="sortable" id="([^"]+)"', page)
+    assert ids == ["sweep-table", "device-table", "dominant-0", "dominant-1"] + [f"layers-{n}" for n in range(4)]
+    assert page.count('class="sortable"') == 2 + 2 + len(F.layer_tables())
     # numeric cells carry the raw value to sort by, the text is formatted
     df = F.layer_tables()[("mnv1", "RP 5")]
     macs = int(df["macs"].iloc[1])
@@ -98,7 +102,7 @@ def test_escapes_hostile_names():
     page = render_html(report)
     for evil in (EVIL_MODEL, EVIL_PROFILE, EVIL_LAYER, "<b>Family", "onerror=alert(1)>"):
         assert evil not in page
-    assert "&lt;script&gt;alert(&#x27;model&#x27;)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(&#39;model&#39;)&lt;/script&gt;" in page  # Jinja2 autoescape
     assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
     assert page.count("<script>") == 1 and page.count("</script>") == 1
     assert page.count("<img") == 1  # the PNG figure only
@@ -116,8 +120,10 @@ def test_layer_table_without_roofline_columns():
     assert "weight elems" in page and "blocks.2.project.conv" in page
 
 
-def test_sweep_header_rounds_profile_ridge_points():
+def test_device_table_rounds_profile_ridge_points():
     from roofsweep.report import html as H
 
-    html = H.sweep_pivot_html(F.sweep(models=["mnv1"], rps=(5.0,), profiles=[("raspberry-pi5", 17.99862)]))
-    assert "profile, RP 18<" in html and "17.99" not in html
+    html = H.sweep_tables_html(F.sweep(models=["mnv1"], rps=(5.0,), profiles=[("raspberry-pi5", 17.99862)]))
+    device = html[html.index('id="device-table"'):]
+    assert "<td>raspberry-pi5</td>" in device
+    assert '<td class="num" data-sort="17.99862">18</td>' in device  # shown to 4 digits, sorted by value
