@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from datetime import datetime, timezone
+from html.parser import HTMLParser
+from importlib import resources
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import report_fixtures as F
 from roofsweep.report import figures as P
 from roofsweep.report.data import ReportData
-from roofsweep.report.html import figure_html, render_html
+from roofsweep.report.html import environment, figure_html, render_html
+from roofsweep.report.html_view import explorer_payload
+from roofsweep.units import fmt_percent, fmt_time
 
 EVIL_MODEL = "<script>alert('model')</script>"
 EVIL_PROFILE = '"><img src=x onerror=alert(1)>'
@@ -78,7 +85,11 @@ def test_figures_embedded(page):
 
 
 def test_sortable_tables_with_numeric_keys(page):
-    assert page.count('class="sortable"') == 1 + len(F.layer_tables())
+    # the ridge-point sweep, the hardware profiles, the layers that dominate (one per model) and
+    # one per-layer table per (model, point)
+    ids = re.findall(r'<table class="sortable" id="([^"]+)"', page)
+    assert ids == ["sweep-table", "device-table", "dominant-0", "dominant-1"] + [f"layers-{n}" for n in range(4)]
+    assert page.count('class="sortable"') == 2 + 2 + len(F.layer_tables())
     # numeric cells carry the raw value to sort by, the text is formatted
     df = F.layer_tables()[("mnv1", "RP 5")]
     macs = int(df["macs"].iloc[1])
@@ -98,8 +109,8 @@ def test_escapes_hostile_names():
     page = render_html(report)
     for evil in (EVIL_MODEL, EVIL_PROFILE, EVIL_LAYER, "<b>Family", "onerror=alert(1)>"):
         assert evil not in page
-    assert "&lt;script&gt;alert(&#x27;model&#x27;)&lt;/script&gt;" in page
-    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "&lt;script&gt;alert(&#39;model&#39;)&lt;/script&gt;" in page  # Jinja2 autoescape
+    assert "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
     assert page.count("<script>") == 1 and page.count("</script>") == 1
     assert page.count("<img") == 1  # the PNG figure only
 
@@ -116,8 +127,201 @@ def test_layer_table_without_roofline_columns():
     assert "weight elems" in page and "blocks.2.project.conv" in page
 
 
-def test_sweep_header_rounds_profile_ridge_points():
+def test_device_table_rounds_profile_ridge_points():
     from roofsweep.report import html as H
 
-    html = H.sweep_pivot_html(F.sweep(models=["mnv1"], rps=(5.0,), profiles=[("raspberry-pi5", 17.99862)]))
-    assert "profile, RP 18<" in html and "17.99" not in html
+    html = H.sweep_tables_html(F.sweep(models=["mnv1"], rps=(5.0,), profiles=[("raspberry-pi5", 17.99862)]))
+    device = html[html.index('id="device-table"'):]
+    assert "<td>raspberry-pi5</td>" in device
+    assert '<td class="num" data-sort="17.99862">18</td>' in device  # shown to 4 digits, sorted by value
+
+
+# ------------------------------------------------------------------ the page explains itself
+
+class _Tables(HTMLParser):
+    """Every <table id=...> of a page as {id: {"head": [data-col], "rows": [[(text, data-sort)]]}}."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._t, self._cell, self._in_head = {}, None, None, False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table" and a.get("id"):
+            self._t = self.tables.setdefault(a["id"], {"head": [], "rows": []})
+        elif self._t is not None and tag == "thead":
+            self._in_head = True
+        elif self._t is not None and tag == "tr" and not self._in_head:
+            self._t["rows"].append([])
+        elif self._t is not None and tag == "th" and self._in_head:
+            self._t["head"].append(a.get("data-col"))
+        elif self._t is not None and tag == "td":
+            self._cell = [["", a.get("data-sort")]]
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self._t = None
+        elif tag == "thead":
+            self._in_head = False
+        elif tag == "td" and self._cell is not None and self._t is not None:
+            self._t["rows"][-1].append((self._cell[0][0].strip(), self._cell[0][1]))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[0][0] += data
+
+
+def tables_of(page: str) -> dict:
+    p = _Tables()
+    p.feed(page)
+    return p.tables
+
+
+def test_sweep_table_has_points_as_rows_by_ridge_point(page):
+    sweep = F.sweep()
+    t = tables_of(page)["sweep-table"]
+    assert t["head"][:3] == ["point", "ridge_point", "peak_macs_per_s"]
+    assert t["head"][3:] == [f"model:{m}" for m in sweep["model"].unique()]
+    # RP 0 first, named what it is; then 5, 50, 500 ascending
+    assert [r[0][0] for r in t["rows"]] == ["MACs only (200 GMAC/s, memory free)", "RP 5", "RP 50", "RP 500"]
+    assert [float(r[1][1]) for r in t["rows"]] == [0.0, 5.0, 50.0, 500.0]
+    # each latency cell is the sweep's own value and its fmt_time text; the star where on_frontier
+    rp = sweep[sweep["hardware"] == ""].set_index(["point", "model"])
+    for row, point in zip(t["rows"], ["RP 0", "RP 5", "RP 50", "RP 500"]):
+        for (text, sort), m in zip(row[3:], sweep["model"].unique()):
+            r = rp.loc[(point, m)]
+            assert float(sort) == r["latency_s"]
+            assert text.replace("\u2605", "").strip() == fmt_time(r["latency_s"])
+            assert ("\u2605" in text) == bool(r["on_frontier"])
+
+
+def test_one_model_sweep_is_a_column_of_points_without_stars():
+    sweep = F.sweep(models=["mnv1"])
+    page = render_html(ReportData(sweep_df=sweep))
+    t = tables_of(page)["sweep-table"]
+    assert t["head"] == ["point", "ridge_point", "peak_macs_per_s", "latency_s", "mac_time_s", "mem_time_s",
+                         "memory_bound_fraction"]
+    assert len(t["rows"]) == 4  # one row per point, not one row of 32 columns
+    assert "\u2605" not in page.split('id="sweep-table"')[1].split("</table>")[0]
+    r = sweep[(sweep["point"] == "RP 500")].iloc[0]
+    assert t["rows"][-1][6] == (fmt_percent(r["memory_bound_fraction"]), repr(float(r["memory_bound_fraction"])))
+
+
+def test_profile_identical_to_a_ridge_point_row_is_merged_into_it():
+    # the paper's archetype: int8 at RP 5 x 40 GB/s is exactly the RP 5 row
+    sweep = F.sweep(models=["mnv1", "mnv2"], profiles=[("paper-rp5-slow-cpu", 5.0), ("pixel6-cpu", 31.2)])
+    t = tables_of(render_html(ReportData(sweep_df=sweep)))
+    same = {r[0][0]: r[-1][0] for r in t["sweep-table"]["rows"]}
+    assert same["RP 5"] == "paper-rp5-slow-cpu" and same["RP 50"] == ""
+    assert [r[0][0] for r in t["device-table"]["rows"]] == ["pixel6-cpu"]
+
+
+def test_device_table_says_bound_and_uses_each_profiles_rates(page):
+    t = tables_of(page)["device-table"]
+    names = [r[0][0] for r in t["rows"]]
+    assert names == [n for n, _ in sorted(F.PROFILES, key=lambda p: p[1])]  # by ridge point
+    assert "Roofline latency bounds" in page
+    rp_rows = [r[0][0] for r in tables_of(page)["sweep-table"]["rows"]]
+    assert not set(rp_rows) & set(names)  # devices never interleave with the ridge-point rows
+
+
+def test_per_layer_tables_by_ridge_point_with_bound_and_share_first():
+    # given RP 500 before RP 5: shown by ridge point within each model
+    tabs = {("mnv1", "RP 500"): F.per_layer("mnv1", 500.0), ("mnv1", "RP 5"): F.per_layer("mnv1", 5.0)}
+    for k, df in tabs.items():
+        df.insert(1, "ridge_point", float(k[1][3:]))
+    page = render_html(ReportData(layer_tables=tabs))
+    assert page.index("mnv1 | RP 5 <") < page.index("mnv1 | RP 500 <")
+    t = tables_of(page)
+    assert t["layers-0"]["head"][:4] == ["bound", "time_share", "index", "name"]
+    df = tabs[("mnv1", "RP 5")]
+    total = df["time_s"].sum()
+    for row, (_, r) in zip(t["layers-0"]["rows"], df.iterrows()):
+        assert row[0][0] == r["bound"]
+        assert float(row[1][1]) == pytest.approx(r["time_s"] / total, rel=1e-15)
+        assert row[1][0] == fmt_percent(r["time_s"] / total)
+    # fits the page: no shapes or element counts (they are in the CSVs)
+    assert "input_shape" not in t["layers-0"]["head"] and len(t["layers-0"]["head"]) == 11
+
+
+def test_layers_that_dominate_match_the_slowest_layers(page):
+    t = tables_of(page)["dominant-0"]  # mnv1, at RP 5 then RP 500
+    for point in ("RP 5", "RP 500"):
+        df = F.layer_tables()[("mnv1", point)]
+        top = df.sort_values("time_s", ascending=False, kind="stable").head(5)
+        rows = [r for r in t["rows"] if r[0][0] == point]
+        assert [r[2][0] for r in rows] == list(top["name"])
+        assert [float(r[5][1]) for r in rows] == pytest.approx(list(top["time_s"] / df["time_s"].sum()), rel=1e-12)
+        assert [r[4][0] for r in rows] == list(top["bound"])
+
+
+def test_how_to_read_and_key_findings_from_the_data(page):
+    for text in ("How to read this page", "Ridge point (RP).", "holds bandwidth at 40 GB/s",
+                 "RP 0 counts MACs only (200 GMAC/s, memory free)", "Pareto frontier at that point"):
+        assert text in page
+    lo, hi = F.layer_tables()[("mnv1", "RP 5")], F.layer_tables()[("mnv1", "RP 500")]
+    a, b = lo.loc[lo["time_s"].idxmax()], hi.loc[hi["time_s"].idxmax()]
+    expected = (f"MobileNetV1: at RP 5 {a['name']} ({a['op_type']}, {a['bound']}-bound) takes "
+                f"{fmt_percent(a['time_s'] / lo['time_s'].sum())} of the latency; at RP 500 {b['name']} "
+                f"({b['op_type']}, {b['bound']}-bound) takes {fmt_percent(b['time_s'] / hi['time_s'].sum())}")
+    findings = page.split('id="findings"')[1].split("</section>")[0]
+    assert expected in findings
+
+
+def test_frontier_share_table_sorted_by_share():
+    share = pd.DataFrame({"model": ["mnv1", "mnv2", "mnv4-conv-m"], "frontier_share": [0.25, float("nan"), 1.0],
+                          "frontier_points": [3, 0, 12], "points": [12, 12, 12]})
+    page = render_html(_report(frontier_share=share))
+    t = tables_of(page)["frontier-table"]
+    assert [r[0][0] for r in t["rows"]] == ["MNv4-Conv-M", "MobileNetV1", "MobileNetV2"]
+    assert [r[2][0] for r in t["rows"]] == ["100%", "25%", "-"]
+    assert t["rows"][0][3][0] == "12 of 12"
+    assert "MNv4-Conv-M (100%), MobileNetV1 (25%)" in page  # the finding
+
+
+# ----------------------------------------------------------------------------- explorer data
+def _explorer(names=None) -> dict:
+    costed = {"mnv1": F.costed(F.layer_table("mnv1", 3, names=names))}
+    return explorer_payload(costed, {"mnv1": {"display_name": "MobileNetV1", "top1": 74.0}},
+                            bandwidth_bytes_per_s=40e9, rp0_peak_macs_per_s=200e9, dtype="int8", preset="paper")
+
+
+def test_explorer_data_is_embedded_as_json_that_cannot_end_the_script():
+    data = _explorer(names={0: EVIL_LAYER, 1: "a\u2028b & <c>"})
+    page = render_html(_report(explorer=data))
+    assert page.count('<script type="application/json" id="rs-explorer-data">') == 1
+    assert page.count("<script>") == 1  # our own code, one block
+    assert page.count("</script>") == 2 and EVIL_LAYER not in page
+    block = page.split('id="rs-explorer-data">')[1].split("</script>")[0]
+    assert "<" not in block and "\u2028" not in block
+    assert json.loads(block) == data  # exactly the payload: every MAC and byte, names intact
+    assert data["models"][0]["layers"]["name"][0] == EVIL_LAYER
+    costed = F.costed(F.layer_table("mnv1", 3))
+    assert data["models"][0]["layers"]["macs"] == [float(x) for x in costed["macs"]]
+    assert data["models"][0]["layers"]["bytes"] == list(costed["bytes"])
+
+
+def test_explorer_slider_positions():
+    page = render_html(_report(explorer=_explorer()))
+    # 0 = RP 0 end stop, then 100 log steps per decade from RP 0.5: RP 5 at 101, RP 500 at 301
+    assert '<input type="range" id="rs-rp" min="0" max="301" step="1" value="101">' in page
+    assert [b for b in re.findall(r'data-pos="(\d+)">(RP [\d.]+)<', page)] == [
+        ("0", "RP 0"), ("101", "RP 5"), ("201", "RP 50"), ("301", "RP 500")]
+
+
+def test_no_explorer_without_its_data(page):
+    assert 'id="rs-explorer-data"' not in page and 'id="explorer"' not in page
+
+
+def test_templates_and_assets_ship_with_the_package():
+    base = resources.files("roofsweep.report").joinpath("templates")
+    for name in ("page.html.j2", "_macros.html.j2", "_howto.html.j2", "_explorer.html.j2",
+                 "assets/report.css", "assets/sort.js", "assets/explorer.js"):
+        assert base.joinpath(name).is_file(), name
+    assert environment().autoescape is True
+    text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    globs = re.search(r"\[tool\.setuptools\.package-data\]\s*roofsweep\s*=\s*\[(.*?)\]", text, re.S).group(1)
+    globs = re.findall(r'"([^"]+)"', globs)
+    assert "report/templates/*.j2" in globs and "report/templates/assets/*.js" in globs
+    assert not any("report/assets" in g for g in globs)

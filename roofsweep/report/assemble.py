@@ -196,5 +196,36 @@ def build_report(analysis, command: str, title: str | None = None,
         notes=list(analysis.notes),
         models=models,
         profiles=[p.name for p in analysis.profiles],
+        frontier_share=analysis.frontier_share,
+        explorer=explorer_data(analysis),
     )
     return report, figures
+
+
+def explorer_data(analysis) -> dict:
+    """The HTML explorer's data: each model's layers costed as the ridge-point sweep costs them
+    (the per-layer rows of the first ridge point, else the cost model run once more)."""
+    from roofsweep.engine.costmodel import apply_cost_model
+    from roofsweep.report.html_view import explorer_payload
+
+    cm = analysis.cost_model
+    pl = analysis.per_layer
+    rp_rows = pl[pl["hardware"].fillna("") == ""] if len(pl) else pl
+    first = rp_rows["point"].iloc[0] if len(rp_rows) else None
+    costed = {}
+    for m in analysis.models:
+        rows = rp_rows[(rp_rows["point"] == first) & (rp_rows["model"] == m.label)] if first is not None else None
+        if rows is None or rows.empty:
+            rows = apply_cost_model(m.trace.layers, cm, cm.resolve_dtype(None), onchip_bytes=cm.onchip_capacity(None))
+        costed[m.label] = rows
+    meta = {m.label: {"display_name": m.ref.display_name, "top1": top1}
+            for m, top1 in zip(analysis.models, _top1s(analysis))}
+    return explorer_payload(costed, meta, bandwidth_bytes_per_s=cm.sweep_bandwidth_bytes_per_s,
+                            rp0_peak_macs_per_s=cm.rp0_peak_macs_per_s, dtype=cm.resolve_dtype(None),
+                            preset=cm.name)
+
+
+def _top1s(analysis) -> list:
+    """Each model's top-1 as the sweep holds it (the zoo's, or the user's ``accuracy``)."""
+    first = analysis.rp_sweep.drop_duplicates("model").set_index("model")["top1"]
+    return [first.get(m.label) for m in analysis.models]

@@ -35,6 +35,10 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
+    # For the HTML page: the frontier share per model (``engine.pareto.frontier_share``) and the
+    # ridge-point explorer's data (``report.html_view.explorer_payload``); None = not shown.
+    frontier_share: pd.DataFrame | None = None
+    explorer: dict[str, Any] | None = None
 
     def model_names(self) -> list[str]:
         if self.models:
