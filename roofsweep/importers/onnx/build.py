@@ -150,6 +150,8 @@ class Walk:
         for k in slots:
             e, dt, origins = self.static[ins[k]]
             params.append(e)
+            if e <= 1:
+                continue  # a scalar constant (an attention scale, an epsilon) is no weight
             for o in origins - seen:
                 seen.add(o)
                 self.param_origins[o] = self._origin_elems(o)

@@ -155,8 +155,8 @@ def _bind_inputs(path: str, graph_inputs, input_shapes) -> list[tuple[str, tuple
             for k, d in enumerate(declared):
                 if not isinstance(d, int) or d < 1:
                     raise ModelFileError(
-                        f"{path}: input '{inp.name}' dim {k} ('{d}') is dynamic; give the input's shape "
-                        f"with --input-shape (e.g. {'x'.join(str(x) if isinstance(x, int) and x > 0 else '1' for x in declared)})"
+                        f"{path}: input '{inp.name}' dim {k} ('{d}') is dynamic; bind it with --input-shape "
+                        f"(the input is {'x'.join(map(str, declared))})"
                     )
             shape = tuple(int(d) for d in declared)
         bound.append((inp.name, tuple(shape)))
