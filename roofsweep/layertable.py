@@ -25,6 +25,11 @@ output_shape   str   shape of the output
 reads_model_input bool the layer reads the network's input tensor (the stem; RGB padding applies)
 modules        str   comma-joined module paths of every op fused into the row (for matching measured
                      per-module latency to rows)
+weight_dtype   str|None  element dtype of the row's weights as stored in the model file (a name in
+                     ``roofsweep.units.DTYPE_BYTES``: ``int8``, ``uint8``, ``fp16``, ``fp32``...);
+                     None = decided by the cost model. The torch tracer always writes None; the
+                     ONNX/TFLite importers write what the file stores (an int8 TFLite conv: int8)
+activation_dtype str|None element dtype of the row's activation inputs and outputs, same rules
 
 ``op_type`` values: ``conv2d`` (dense or grouped convolution), ``dwconv2d`` (depthwise: groups ==
 in_channels), ``fc`` (linear layers, and 1x1 convs applied to a 1x1 map, which are matrix-vector
@@ -70,7 +75,12 @@ LAYER_COLUMNS: dict[str, str] = {
     "output_shape": "object",
     "reads_model_input": "bool",
     "modules": "object",
+    "weight_dtype": "object",
+    "activation_dtype": "object",
 }
+
+# Columns a LayerTable may lack (older cache entries, hand-made tables); they default to None.
+OPTIONAL_COLUMNS = ("weight_dtype", "activation_dtype")
 
 
 def empty_layer_table() -> pd.DataFrame:
@@ -81,6 +91,11 @@ def validate_layer_table(df: pd.DataFrame) -> None:
     """Internal invariant check (raises AssertionError): columns present, counts non-negative."""
     missing = [c for c in LAYER_COLUMNS if c not in df.columns]
     assert not missing, f"LayerTable lacks columns {missing}"
+    from roofsweep.units import DTYPE_BYTES
+
+    for c in OPTIONAL_COLUMNS:
+        bad = {v for v in df[c] if v is not None and v not in DTYPE_BYTES}
+        assert not bad, f"{c} values not in DTYPE_BYTES: {sorted(map(str, bad))}"
     assert set(df["op_type"]).issubset(OP_TYPES), set(df["op_type"]) - set(OP_TYPES)
     for c in ("macs", "weight_elems", "input_elems", "output_elems"):
         assert (df[c] >= 0).all(), c
@@ -121,6 +136,10 @@ class TraceResult:
         if layers.empty:
             layers = empty_layer_table()
         else:
+            for c in OPTIONAL_COLUMNS:  # entries written before per-row dtypes existed
+                if c not in layers.columns:
+                    layers[c] = None
             layers = layers.astype({c: t for c, t in LAYER_COLUMNS.items() if c in layers.columns})
+            layers = layers[[c for c in LAYER_COLUMNS] + [c for c in layers.columns if c not in LAYER_COLUMNS]]
         d["input_shape"] = tuple(d["input_shape"])
         return cls(layers=layers, **d)

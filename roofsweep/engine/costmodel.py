@@ -356,6 +356,28 @@ def _handoffs(df: pd.DataFrame, model_codes: np.ndarray, act_b: float, cap: floa
     return out_free, in_free
 
 
+def _row_dtype_bytes(df: pd.DataFrame, column: str, default: float, override: float | None) -> np.ndarray | float:
+    """Bytes per element of each row: the row's own dtype (``column``) where it names one, else
+    ``default``; an explicit ``*_bytes_per_elem`` override of the cost model wins over both."""
+    if override is not None or column not in df.columns:
+        return default
+    dtypes = df[column].to_numpy(dtype=object)
+    given = [d for d in dtypes if isinstance(d, str) and d]
+    if not given:
+        return default
+    unknown = sorted(set(given) - set(DTYPE_BYTES))
+    if unknown:
+        raise ConfigError(f"layer table column {column}: " + did_you_mean(unknown[0], DTYPE_BYTES, "dtype"))
+    return np.array([DTYPE_BYTES[d] if isinstance(d, str) and d else default for d in dtypes], dtype=np.float64)
+
+
+def _row_bytes_per_elem(df: pd.DataFrame, cm: CostModel, w_b: float, a_b: float):
+    """Per-row (weight, activation) bytes per element: rows carrying ``weight_dtype`` /
+    ``activation_dtype`` (an imported int8 TFLite model) use them; None rows use the dtype."""
+    return (_row_dtype_bytes(df, "weight_dtype", w_b, cm.weight_bytes_per_elem),
+            _row_dtype_bytes(df, "activation_dtype", a_b, cm.activation_bytes_per_elem))
+
+
 def apply_cost_model(
     layers: pd.DataFrame,
     cm: CostModel,
@@ -374,7 +396,9 @@ def apply_cost_model(
     ``onchip_bytes`` is the hardware's on-chip capacity (a profile's ``onchip_bytes``); the cost
     model's own ``onchip_bytes`` overrides it, and it only matters when ``cm.use_onchip``.
 
-    Per row, with w/a the bytes per weight/activation element:
+    Per row, with w/a the bytes per weight/activation element (of ``dtype``, or of the row's own
+    ``weight_dtype`` / ``activation_dtype`` where the LayerTable gives one; a cost model's
+    ``weight_bytes_per_elem`` / ``activation_bytes_per_elem`` override wins over both):
 
     * weight_bytes = weight_elems x w (0 for every row of a model whose total weight bytes fit
       on chip, when ``use_onchip``: weights resident on chip, like the EdgeTPU's SRAM).
@@ -440,6 +464,7 @@ def apply_cost_model(
     in_el = df["input_elems"].to_numpy().astype(np.float64)
     out_el = df["output_elems"].to_numpy().astype(np.float64)
     w_el = df["weight_elems"].to_numpy().astype(np.float64)
+    w_b, a_b = _row_bytes_per_elem(df, cm, w_b, a_b)
 
     weight_bytes = w_el * w_b
     if cap > 0:

@@ -102,7 +102,12 @@ def store(ref, result: TraceResult) -> None:
 
 
 def load_or_trace(ref, use_cache: bool = True) -> TraceResult:
-    """The traced LayerTable of ``ref``: from the cache when present, else traced and stored."""
+    """The traced LayerTable of ``ref``: from the cache when present, else traced and stored.
+    A model file (``ref.is_file``) is read by its importer every time (no torch, no cache)."""
+    if getattr(ref, "is_file", False):
+        from roofsweep.importers import load_model_file
+
+        return load_model_file(ref.spec, ref.input_shape or None, ref.label)
     if use_cache:
         hit = load_cached(ref)
         if hit is not None:

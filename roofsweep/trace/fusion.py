@@ -92,6 +92,7 @@ def fuse(records: list[OpRecord], model: str) -> pd.DataFrame:
                 "output_shape": _fmt_shape(last.output_shape),
                 "reads_model_input": any(p == MODEL_INPUT for p, _, _ in r.inputs),
                 "modules": ",".join(modules),
+                "weight_dtype": None, "activation_dtype": None,  # decided by the cost model
             }
         )
     df = pd.DataFrame(rows, columns=list(LAYER_COLUMNS))

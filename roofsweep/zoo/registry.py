@@ -169,6 +169,11 @@ class ModelRef:
     def is_zoo(self) -> bool:
         return self.spec in ZOO
 
+    @property
+    def is_file(self) -> bool:
+        """A model file (``.onnx``, ``.tflite``) read by ``roofsweep.importers``, not built."""
+        return self.family == "file"
+
     def cache_key(self) -> str:
         return f"{self.spec}|w={self.width:g}|in={'x'.join(map(str, self.input_shape))}"
 
@@ -190,6 +195,10 @@ def resolve(
     """
     if batch is None or batch < 1:
         raise ModelBuildError(f"batch must be a positive integer, got {batch}")
+    from roofsweep.importers import is_model_file
+
+    if is_model_file(spec):
+        return _resolve_file(str(spec), width, resolution, batch, input_shape)
     if ":" in spec:  # external: torchvision:NAME, timm:NAME, package.module:callable
         if width is not None and width != 1.0:
             raise ModelBuildError(f"--width applies to zoo models only, not '{spec}'")
@@ -263,3 +272,28 @@ def _check_resolution(name: str, r: int, minimum: int) -> None:
     if not isinstance(r, int) or r < minimum:
         why = f" (the network downsamples by {minimum})" if minimum > 1 else ""
         raise ModelBuildError(f"resolution {r} is too small for {name}: it needs at least {minimum} px{why}")
+
+
+def _resolve_file(path: str, width, resolution, batch: int, input_shape) -> ModelRef:
+    """A ``.onnx`` / ``.tflite`` path: the file is read when traced (``roofsweep.importers``);
+    ``input_shape`` (one shape, or one per input) binds its dynamic dimensions."""
+    from pathlib import Path
+
+    if not Path(path).expanduser().is_file():
+        raise ModelBuildError(f"{path}: no such model file")
+    if width is not None and width != 1.0:
+        raise ModelBuildError(f"--width applies to zoo models only, not the model file {path}")
+    if input_shape is None and (resolution is not None or batch != 1):
+        raise ModelBuildError(f"{path}: give the input shape of a model file with --input-shape, not resolution/batch")
+    stem = Path(path).stem
+    if input_shape is not None and input_shape and isinstance(input_shape[0], (tuple, list)):
+        shape: tuple = tuple(tuple(int(d) for d in s) for s in input_shape)
+        label = f"{stem}@" + ",".join("x".join(map(str, s)) for s in shape)
+        r = 0
+    elif input_shape is not None:
+        batch, shape = _shape_and_batch(path, tuple(input_shape), batch, resolution)
+        label = f"{stem}@{'x'.join(map(str, shape))}"
+        r = int(shape[-1]) if len(shape) == 4 else 0
+    else:
+        shape, label, r = (), stem, 0
+    return ModelRef(str(Path(path).expanduser()), 1.0, r, batch, shape, label, "file", Path(path).name)
