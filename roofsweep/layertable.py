@@ -26,8 +26,9 @@ reads_model_input bool the layer reads the network's input tensor (the stem; RGB
 modules        str   comma-joined module paths of every op fused into the row (for matching measured
                      per-module latency to rows)
 
-``op_type`` values: ``conv2d`` (dense or grouped convolution), ``dwconv2d`` (depthwise: groups ==
-in_channels), ``fc`` (linear layers, and 1x1 convs applied to a 1x1 map, which are matrix-vector
+``op_type`` values: ``conv2d`` (dense or grouped convolution, 1-D convolutions included),
+``dwconv2d`` (depthwise: groups == in_channels), ``conv3d`` (any convolution with a 3-D kernel:
+video networks), ``fc`` (linear layers, and 1x1 convs applied to a 1x1 map, which are matrix-vector
 products), ``matmul`` (activation x activation products outside attention), ``attention`` (fused
 scaled-dot-product attention), ``elementwise`` (adds, multiplies, standalone activations), ``pool``,
 ``other`` (norms that could not be folded, softmax, resampling...).
@@ -41,7 +42,9 @@ from typing import Any
 
 import pandas as pd
 
-OP_TYPES = ("conv2d", "dwconv2d", "fc", "matmul", "attention", "elementwise", "pool", "other")
+OP_TYPES = ("conv2d", "dwconv2d", "conv3d", "fc", "matmul", "attention", "elementwise", "pool", "other")
+# The op types that do arithmetic (MACs); the others only move tensors.
+COMPUTE_OP_TYPES = ("conv2d", "dwconv2d", "conv3d", "fc", "matmul", "attention")
 
 # The values of the ``activation`` column: every activation a producer (tracer or importer) may
 # report as fused into a layer. The cost model validates ``unfused_activations`` against this set,
