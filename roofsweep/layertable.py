@@ -31,8 +31,9 @@ weight_dtype   str|None  element dtype of the row's weights as stored in the mod
                      ONNX/TFLite importers write what the file stores (an int8 TFLite conv: int8)
 activation_dtype str|None element dtype of the row's activation inputs and outputs, same rules
 
-``op_type`` values: ``conv2d`` (dense or grouped convolution), ``dwconv2d`` (depthwise: groups ==
-in_channels), ``fc`` (linear layers, and 1x1 convs applied to a 1x1 map, which are matrix-vector
+``op_type`` values: ``conv2d`` (dense or grouped convolution, 1-D convolutions included),
+``dwconv2d`` (depthwise: groups == in_channels), ``conv3d`` (any convolution with a 3-D kernel:
+video networks), ``fc`` (linear layers, and 1x1 convs applied to a 1x1 map, which are matrix-vector
 products), ``matmul`` (activation x activation products outside attention), ``attention`` (fused
 scaled-dot-product attention), ``elementwise`` (adds, multiplies, standalone activations), ``pool``,
 ``other`` (norms that could not be folded, softmax, resampling...).
@@ -46,7 +47,9 @@ from typing import Any
 
 import pandas as pd
 
-OP_TYPES = ("conv2d", "dwconv2d", "fc", "matmul", "attention", "elementwise", "pool", "other")
+OP_TYPES = ("conv2d", "dwconv2d", "conv3d", "fc", "matmul", "attention", "elementwise", "pool", "other")
+# The op types that do arithmetic (MACs); the others only move tensors.
+COMPUTE_OP_TYPES = ("conv2d", "dwconv2d", "conv3d", "fc", "matmul", "attention")
 
 # The values of the ``activation`` column: every activation a producer (tracer or importer) may
 # report as fused into a layer. The cost model validates ``unfused_activations`` against this set,

@@ -28,11 +28,12 @@ import pandas as pd
 
 from roofsweep.engine.costschema import ACCOUNTING_CHOICES, LATENCY_CHOICES, MAX_PAD_RGB, coerce  # noqa: F401
 from roofsweep.errors import ConfigError, did_you_mean
+from roofsweep.layertable import COMPUTE_OP_TYPES
 from roofsweep.units import DTYPE_BYTES
 
 # op types that do arithmetic (MACs); their activation bytes follow
 # ``compute_activation_accounting``.
-COMPUTE_OPS = ("conv2d", "dwconv2d", "fc", "matmul", "attention")
+COMPUTE_OPS = COMPUTE_OP_TYPES  # the LayerTable contract's arithmetic op types
 # op types that only move memory (0 MACs, or negligible ones); charged inputs + outputs when
 # ``charge_elementwise`` is on. Pools are always charged.
 MEMORY_OPS = ("elementwise", "pool", "other")

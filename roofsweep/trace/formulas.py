@@ -1,43 +1,101 @@
-"""Cost formulas keyed by aten op name, and the named sets of ops that cost nothing.
+"""MAC formulas keyed by aten op name, each declaring the op arguments it takes.
 
-Each formula is a small pure function of the op's argument *shapes* that returns the op's
-multiply-accumulates (1 MAC = 2 FLOPs). Ops are registered under their overload-packet name
-(``convolution``, ``addmm``...); in-place variants (``relu_``) share the formula of their base op.
+Each formula is a small pure function of an op's argument *shapes* (and a few flags) that
+returns the op's multiply-accumulates (1 MAC = 2 FLOPs). It is registered under the ops'
+overload-packet names (``convolution``, ``addmm``...) together with its **argument spec**:
+``takes`` names, in order, the op's schema arguments the formula receives (``"out"`` is the
+op's first output). Tensors arrive as shape tuples, other arguments as they are, an absent
+optional argument as ``None``. The spec also declares the op's LayerTable ``op_type`` (a string,
+or a function of the same arguments), which argument holds a bias, and which output dimension
+counts the layer's channels. The tracer binds every compute op the same way
+(``ComputeFormula.bind``) - no op names in the tracer. In-place variants (``relu_``) share the
+entry of their base op.
 
-An op is in exactly one of these groups (``classify(name)`` tells which):
+An op is in exactly one group (``classify(name)`` tells which):
 
 * ``compute``  - has a MAC formula here (``COMPUTE_FORMULAS``): conv, matmul family, attention.
-* ``norm``     - normalisation; 0 MACs, its tensors move (BatchNorm can fold into a conv).
-* ``activation`` - pointwise nonlinearities; 0 MACs, fuse into their producer when possible.
-* ``elementwise`` - other pointwise ops (adds, multiplies, copies); 0 MACs, tensors move.
-* ``pool``     - pooling and reductions; 0 MACs, tensors move.
-* ``other``    - softmax, concatenation, resampling, padding; 0 MACs, tensors move.
-* ``zero``     - views, reshapes, allocation: no arithmetic and no memory traffic (``ZERO_COST_OPS``).
+* ``norm``, ``activation``, ``elementwise``, ``pool``, ``other`` - 0 MACs, their tensors move
+  (``opsets.py``); ``zero`` - views, reshapes, allocation, constants: nothing moves.
 
 Anything else is *unsupported*: the tracer reports it with its count and never costs it at zero
-silently. Add a formula with ``@register_compute("op_name")``; registering a name twice is an error.
+silently. Add a formula with ``@register_compute("op_name", takes=(...), op_type=...)``;
+registering a name twice is an error.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from roofsweep.trace.opsets import (  # noqa: F401 - re-exported: the op vocabulary lives there
+    ACTIVATION_OPS,
+    BATCH_NORM_OPS,
+    ELEMENTWISE_OPS,
+    NORM_OPS,
+    OTHER_MEMORY_OPS,
+    POOL_OPS,
+    ZERO_COST_OPS,
+)
 
 Shape = Sequence[int]
 Formula = Callable[..., int]
-
-COMPUTE_FORMULAS: dict[str, Formula] = {}
-# The op_type a compute op gets in the LayerTable when the formula does not decide it.
-COMPUTE_OP_TYPE: dict[str, str] = {}
+OUT = "out"  # the pseudo-argument naming an op's first output
 
 
-def register_compute(*names: str, op_type: str) -> Callable[[Formula], Formula]:
+@dataclass(frozen=True)
+class ComputeFormula:
+    """One registered MAC formula and its argument spec (see the module docstring)."""
+
+    fn: Formula
+    takes: tuple[str, ...]
+    op_type: str | Callable[..., str]
+    bias: str | None = None  # the argument holding a bias, if the op takes one
+    channel_dim: int | None = None  # output dim whose size is the layer's channel count
+
+    def bind(self, schema_names: Sequence[str]) -> tuple[int, ...]:
+        """Where each declared argument sits in a call: its position in ``schema_names``, or
+        ``-1`` for the output. Computed once per aten overload by the tracer."""
+        pos = []
+        for name in self.takes:
+            if name == OUT:
+                pos.append(-1)
+            elif name in schema_names:
+                pos.append(list(schema_names).index(name))
+            else:
+                raise ValueError(f"formula {self.fn.__name__} takes '{name}', not an argument of the op")
+        return tuple(pos)
+
+    def macs(self, values: Sequence) -> int:
+        return int(self.fn(*values))
+
+    def kind(self, values: Sequence) -> str:
+        return self.op_type(*values) if callable(self.op_type) else self.op_type
+
+
+COMPUTE_FORMULAS: dict[str, ComputeFormula] = {}
+
+
+def register_compute(
+    *names: str,
+    op_type: str | Callable[..., str],
+    takes: Sequence[str] | None = None,
+    bias: str | None = None,
+    channel_dim: int | None = None,
+) -> Callable[[Formula], Formula]:
+    """Register ``fn`` as the MAC formula of the aten ops ``names``.
+
+    ``takes`` defaults to the formula's own parameter names, which must then be schema names.
+    """
+
     def deco(fn: Formula) -> Formula:
         for n in names:
             if n in COMPUTE_FORMULAS:
                 raise ValueError(f"a MAC formula for aten.{n} is already registered")
-            COMPUTE_FORMULAS[n] = fn
-            COMPUTE_OP_TYPE[n] = op_type
+        spec_takes = tuple(takes) if takes is not None else fn.__code__.co_varnames[: fn.__code__.co_argcount]
+        entry = ComputeFormula(fn, spec_takes, op_type, bias, channel_dim)
+        for n in names:
+            COMPUTE_FORMULAS[n] = entry
         return fn
 
     return deco
@@ -61,13 +119,12 @@ def conv_macs(x_shape: Shape, w_shape: Shape, out_shape: Shape, transposed: bool
     return prod(out_shape) * int(w_shape[1]) * kernel
 
 
-@register_compute("convolution", "_convolution", op_type="conv2d")
-def _conv(x: Shape, w: Shape, out: Shape, transposed: bool = False, groups: int = 1) -> int:
-    return conv_macs(x, w, out, transposed, groups)
-
-
-def conv_op_type(x_shape: Shape, w_shape: Shape, groups: int, transposed: bool) -> str:
-    """``dwconv2d`` when each channel has its own filter, ``fc`` for a 1x1 conv on a 1x1 map."""
+def conv_op_type(x_shape: Shape, w_shape: Shape, out_shape: Shape = (), transposed: bool = False,
+                 groups: int = 1) -> str:
+    """``conv3d`` for a 3-D kernel (video); else ``dwconv2d`` when each channel has its own
+    filter, ``fc`` for a 1x1 conv on a 1x1 map, ``conv2d`` otherwise (1-D convs included)."""
+    if len(w_shape) == 5:
+        return "conv3d"
     c_in = int(x_shape[1]) if len(x_shape) > 1 else 1
     if not transposed and groups > 1 and groups == c_in and int(w_shape[1]) == 1:
         return "dwconv2d"
@@ -82,8 +139,18 @@ def conv_op_type(x_shape: Shape, w_shape: Shape, groups: int, transposed: bool) 
     return "conv2d"
 
 
+@register_compute(
+    "convolution", "_convolution",
+    takes=("input", "weight", OUT, "transposed", "groups"),
+    op_type=conv_op_type, bias="bias", channel_dim=1,
+)
+def _conv(x: Shape, w: Shape, out: Shape, transposed: bool = False, groups: int = 1) -> int:
+    return conv_macs(x, w, out, bool(transposed), int(groups))
+
+
 # ------------------------------------------------------------------------------- matmuls
-@register_compute("mm", op_type="matmul")
+# A matmul whose operand is a weight becomes ``fc`` in the tracer (op_type "matmul" + params).
+@register_compute("mm", takes=("self", "mat2"), op_type="matmul", channel_dim=-1)
 def _mm(a: Shape, b: Shape) -> int:
     m, k = a
     k2, n = b
@@ -91,12 +158,12 @@ def _mm(a: Shape, b: Shape) -> int:
     return m * k * n
 
 
-@register_compute("addmm", op_type="matmul")
-def _addmm(bias: Shape, a: Shape, b: Shape) -> int:
+@register_compute("addmm", takes=("mat1", "mat2"), op_type="matmul", bias="self", channel_dim=-1)
+def _addmm(a: Shape, b: Shape) -> int:
     return _mm(a, b)
 
 
-@register_compute("bmm", op_type="matmul")
+@register_compute("bmm", takes=("self", "mat2"), op_type="matmul", channel_dim=-1)
 def _bmm(a: Shape, b: Shape) -> int:
     bs, m, k = a
     _, k2, n = b
@@ -104,12 +171,12 @@ def _bmm(a: Shape, b: Shape) -> int:
     return bs * m * k * n
 
 
-@register_compute("baddbmm", op_type="matmul")
-def _baddbmm(bias: Shape, a: Shape, b: Shape) -> int:
+@register_compute("baddbmm", takes=("batch1", "batch2"), op_type="matmul", bias="self", channel_dim=-1)
+def _baddbmm(a: Shape, b: Shape) -> int:
     return _bmm(a, b)
 
 
-@register_compute("matmul", op_type="matmul")
+@register_compute("matmul", takes=("self", "other"), op_type="matmul", channel_dim=-1)
 def _matmul(a: Shape, b: Shape) -> int:
     """N-D matmul with broadcasting batch dims (1-D operands promoted as torch does)."""
     a = list(a)
@@ -122,7 +189,7 @@ def _matmul(a: Shape, b: Shape) -> int:
     return prod(batch) * a[-2] * a[-1] * b[-1]
 
 
-@register_compute("linear", op_type="fc")
+@register_compute("linear", takes=("input", "weight"), op_type="fc", bias="bias", channel_dim=-1)
 def _linear(x: Shape, w: Shape) -> int:
     return prod(x[:-1]) * int(w[1]) * int(w[0])
 
@@ -135,14 +202,15 @@ def _broadcast(a: Shape, b: Shape) -> list[int]:
 
 
 # ----------------------------------------------------------------------------- attention
-def attention_macs(q: Shape, k: Shape, v: Shape) -> int:
+def attention_macs(q: Shape, k: Shape, v: Shape, enable_gqa: bool = False) -> int:
     """softmax(Q K^T) V: ``batch * Lq * Lk * (E + Ev)`` MACs.
 
     ``q = (*batch_q, Lq, E)``, ``k = (*batch_k, Lk, E)``, ``v = (*batch_k, Lk, Ev)``; batch dims
     broadcast, so a single shared key/value head (multi-query attention) costs the same as one
-    repeated for every query head: every query head still multiplies against it.
+    repeated for every query head: every query head still multiplies against it. With
+    ``enable_gqa`` the key/value heads repeat over the query heads: the query's batch dims count.
     """
-    batch = _broadcast(q[:-2], k[:-2])
+    batch = list(q[:-2]) if enable_gqa else _broadcast(q[:-2], k[:-2])
     lq, e = q[-2], q[-1]
     lk, ev = k[-2], v[-1]
     return prod(batch) * lq * lk * (e + ev)
@@ -151,18 +219,30 @@ def attention_macs(q: Shape, k: Shape, v: Shape) -> int:
 @register_compute(
     "scaled_dot_product_attention",
     "_scaled_dot_product_attention_math",
+    op_type="attention",
+    takes=("query", "key", "value", "enable_gqa"),
+)
+def _sdpa(q: Shape, k: Shape, v: Shape, enable_gqa: bool | None = False) -> int:
+    return attention_macs(q, k, v, bool(enable_gqa))
+
+
+@register_compute(
     "_scaled_dot_product_flash_attention",
     "_scaled_dot_product_flash_attention_for_cpu",
     "_scaled_dot_product_efficient_attention",
     "_scaled_dot_product_cudnn_attention",
     "_scaled_dot_product_fused_attention_overrideable",
     op_type="attention",
+    takes=("query", "key", "value"),
 )
-def _sdpa(q: Shape, k: Shape, v: Shape) -> int:
+def _sdpa_kernel(q: Shape, k: Shape, v: Shape) -> int:
     return attention_macs(q, k, v)
 
 
-@register_compute("_flash_attention_forward", "_efficient_attention_forward", op_type="attention")
+@register_compute(
+    "_flash_attention_forward", "_efficient_attention_forward",
+    op_type="attention", takes=("query", "key", "value"),
+)
 def _sdpa_bshd(q: Shape, k: Shape, v: Shape) -> int:
     """The low-level flash/efficient kernels take (batch, seq, heads, dim)."""
     bq, lq, hq, e = q
@@ -170,106 +250,31 @@ def _sdpa_bshd(q: Shape, k: Shape, v: Shape) -> int:
     return bq * hq * lq * lk * (e + ev)
 
 
-# -------------------------------------------------------------------- memory-only groups
-NORM_OPS = frozenset(
-    {
-        "native_batch_norm",
-        "_native_batch_norm_legit",
-        "_native_batch_norm_legit_no_training",
-        "_native_batch_norm_legit_functional",
-        "batch_norm",
-        "native_layer_norm",
-        "layer_norm",
-        "native_group_norm",
-        "group_norm",
-        "_fused_rms_norm",
-        "rms_norm",
-        "instance_norm",
-    }
-)
-BATCH_NORM_OPS = frozenset(n for n in NORM_OPS if "batch_norm" in n)
-
-# aten name -> activation name reported in the LayerTable's ``activation`` column.
-ACTIVATION_OPS: dict[str, str] = {
-    "relu": "relu",
-    "relu6": "relu6",
-    "hardtanh": "hardtanh",  # nn.ReLU6 is hardtanh(0, 6); the tracer names it relu6
-    "hardswish": "hardswish",
-    "hardsigmoid": "hardsigmoid",
-    "gelu": "gelu",
-    "silu": "silu",
-    "sigmoid": "sigmoid",
-    "tanh": "tanh",
-    "leaky_relu": "leaky_relu",
-    "elu": "elu",
-    "selu": "selu",
-    "celu": "celu",
-    "mish": "mish",
-    "softplus": "softplus",
-    "prelu": "prelu",
-    "_prelu_kernel": "prelu",
-    "threshold": "threshold",
-    "clamp": "clamp",
-    "clamp_min": "clamp_min",
-    "clamp_max": "clamp_max",
-    "log_sigmoid_forward": "log_sigmoid",
+# ------------------------------------------------------------------ memory-only groups
+# The op_type of a row started by an op of each memory-only group.
+MEMORY_OP_TYPE = {
+    "norm": "other", "activation": "elementwise", "elementwise": "elementwise", "pool": "pool",
+    "other": "other",
 }
 
-ELEMENTWISE_OPS = frozenset(
-    {
-        "add", "sub", "rsub", "mul", "div", "neg", "abs", "exp", "log", "sqrt", "rsqrt", "pow",
-        "reciprocal", "maximum", "minimum", "where", "masked_fill", "erf", "sin", "cos",
-        "clone", "copy", "_to_copy", "fill", "lerp", "addcmul", "addcdiv", "square",
-        "floor", "ceil", "round", "sign", "logical_not", "eq", "ne", "lt", "le", "gt", "ge",
-    }
-)
 
-POOL_OPS = frozenset(
-    {
-        "mean", "sum", "amax", "amin", "max", "min", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-        "adaptive_avg_pool1d", "adaptive_avg_pool2d", "_adaptive_avg_pool2d", "adaptive_avg_pool3d",
-        "_adaptive_avg_pool3d", "max_pool1d", "max_pool2d", "max_pool3d",
-        "max_pool2d_with_indices", "max_pool3d_with_indices", "adaptive_max_pool2d", "var",
-        "var_mean", "std", "std_mean", "norm", "linalg_vector_norm", "argmax", "logsumexp",
-    }
-)
-
-OTHER_MEMORY_OPS = frozenset(
-    {
-        "_softmax", "_safe_softmax", "softmax", "_log_softmax", "log_softmax", "cat", "stack",
-        "constant_pad_nd", "reflection_pad2d", "replication_pad2d", "upsample_nearest2d",
-        "upsample_bilinear2d", "_upsample_bilinear2d_aa", "_upsample_nearest_exact2d",
-        "grid_sampler_2d", "index", "index_select", "gather", "embedding", "roll", "flip",
-        "pixel_shuffle", "pixel_unshuffle", "im2col", "col2im", "topk", "sort", "cumsum",
-        "scatter", "index_put", "_unsafe_index", "repeat", "tril", "triu",
-    }
-)
-
-# Ops with neither arithmetic nor memory traffic of their own: views and reshapes alias their
-# input, allocation and metadata ops create uninitialised storage or describe tensors.
-ZERO_COST_OPS = frozenset(
-    {
-        # views / reshapes
-        "view", "_unsafe_view", "reshape", "_reshape_alias", "view_as", "t", "transpose",
-        "permute", "expand", "expand_as", "unsqueeze", "squeeze", "flatten", "unflatten",
-        "slice", "select", "narrow", "alias", "detach", "as_strided", "split",
-        "split_with_sizes", "unbind", "chunk", "diagonal", "movedim", "swapaxes", "contiguous",
-        "lift_fresh", "numpy_T", "unfold", "view_as_real", "view_as_complex",
-        # allocation / constants (no data read)
-        "empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided", "zeros",
-        "zeros_like", "ones", "ones_like", "full", "full_like", "new_zeros", "new_ones",
-        "new_full", "arange", "scalar_tensor", "lift_fresh_copy",
-        # eval-mode no-ops
-        "dropout", "native_dropout", "feature_dropout", "alpha_dropout",
-        # parameter initialisation (happens when models are built inside the trace)
-        "uniform", "normal", "kaiming_uniform", "zero", "bernoulli", "random",
-        # metadata
-        "sym_size", "sym_stride", "sym_numel", "sym_storage_offset", "_local_scalar_dense",
-        "_assert_async", "_assert_tensor_metadata", "_functional_assert_async",
-    }
-)
+def _hardtanh(args, kwargs) -> str:
+    lo = args[1] if len(args) > 1 else kwargs.get("min_val", -1.0)
+    hi = args[2] if len(args) > 2 else kwargs.get("max_val", 1.0)
+    return "relu6" if (float(lo), float(hi)) == (0.0, 6.0) else "hardtanh"
 
 
+# Activations whose name depends on their arguments: nn.ReLU6 is hardtanh(0, 6).
+_ACTIVATION_BY_ARGS: dict[str, Callable[..., str]] = {"hardtanh": _hardtanh}
+
+
+def activation_name(name: str, args, kwargs) -> str:
+    """The ``activation`` column's value for an activation op called with these arguments."""
+    by_args = _ACTIVATION_BY_ARGS.get(name)
+    return by_args(args, kwargs) if by_args is not None else ACTIVATION_OPS[name]
+
+
+# ---------------------------------------------------------------------------- groups
 def base_name(packet_name: str) -> tuple[str, bool]:
     """``relu_ -> ('relu', True)``; ``_softmax -> ('_softmax', False)``."""
     if packet_name.endswith("_") and not packet_name.endswith("__") and len(packet_name) > 1:
@@ -277,22 +282,22 @@ def base_name(packet_name: str) -> tuple[str, bool]:
     return packet_name, False
 
 
+_GROUPS: tuple[tuple[str, object], ...] = (
+    ("compute", COMPUTE_FORMULAS),
+    ("norm", NORM_OPS),
+    ("activation", ACTIVATION_OPS),
+    ("elementwise", ELEMENTWISE_OPS),
+    ("pool", POOL_OPS),
+    ("other", OTHER_MEMORY_OPS),
+    ("zero", ZERO_COST_OPS),
+)
+
+
 def classify(name: str) -> str:
     """Which cost group an aten op (base name) belongs to; ``unsupported`` if none."""
-    if name in COMPUTE_FORMULAS:
-        return "compute"
-    if name in NORM_OPS:
-        return "norm"
-    if name in ACTIVATION_OPS:
-        return "activation"
-    if name in ELEMENTWISE_OPS:
-        return "elementwise"
-    if name in POOL_OPS:
-        return "pool"
-    if name in OTHER_MEMORY_OPS:
-        return "other"
-    if name in ZERO_COST_OPS:
-        return "zero"
+    for group, members in _GROUPS:
+        if name in members:
+            return group
     return "unsupported"
 
 
@@ -304,13 +309,11 @@ def _check_activation_vocabulary() -> None:
 
 
 def _check_disjoint() -> None:
-    groups = [set(COMPUTE_FORMULAS), NORM_OPS, set(ACTIVATION_OPS), ELEMENTWISE_OPS, POOL_OPS,
-              OTHER_MEMORY_OPS, ZERO_COST_OPS]
     seen: set[str] = set()
-    for g in groups:
-        dup = seen & set(g)
+    for _, members in _GROUPS:
+        dup = seen & set(members)
         assert not dup, f"ops in two cost groups: {sorted(dup)}"
-        seen |= set(g)
+        seen |= set(members)
 
 
 _check_disjoint()

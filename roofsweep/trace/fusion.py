@@ -20,10 +20,10 @@ from __future__ import annotations
 import pandas as pd
 
 from roofsweep.layertable import LAYER_COLUMNS
-from roofsweep.trace.formulas import BATCH_NORM_OPS
+from roofsweep.trace.opsets import BATCH_NORM_OPS
 from roofsweep.trace.tracer import MODEL_INPUT, OpRecord
 
-_ABSORBING = frozenset({"conv2d", "dwconv2d", "fc", "matmul"})
+_ABSORBING = frozenset({"conv2d", "dwconv2d", "conv3d", "fc", "matmul"})
 
 
 def _fmt_shape(shape: tuple[int, ...]) -> str:

@@ -13,6 +13,7 @@ is the link; every tensor is kept alive until the trace ends so ids are never re
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from roofsweep.trace import formulas as fm
 from roofsweep.trace.shapes import FAST_SHAPES, broadcast
 
+_SDPA = F.scaled_dot_product_attention
 MODEL_INPUT = -1  # producer id of the network's input tensor
 UNKNOWN = -2  # produced by an unsupported op, or a constant made inside forward
 
@@ -69,6 +71,7 @@ class _State:
         self.keepalive: list[object] = []
         self.unsupported: Counter[str] = Counter()
         self.zero_cost: Counter[str] = Counter()
+        self.derived_weight_ops: Counter[str] = Counter()
         self.suspended = False
         self.check_shapes = False
 
@@ -125,6 +128,29 @@ def _tensor_args(args, kwargs) -> list[torch.Tensor]:
     return out
 
 
+@dataclass(frozen=True)
+class _OpInfo:
+    """What the tracer needs to know about one aten overload (computed once per overload)."""
+
+    name: str  # base name: relu_ -> relu
+    group: str  # formulas.classify()
+    formula: fm.ComputeFormula | None = None
+    positions: tuple[int, ...] = ()  # where each argument the formula takes sits in a call
+    bias_pos: int | None = None
+    schema_names: tuple[str, ...] = ()
+
+
+def _op_info(func) -> _OpInfo:
+    name, _ = fm.base_name(func.overloadpacket.__name__)
+    group = fm.classify(name)
+    if group != "compute":
+        return _OpInfo(name, group)
+    formula = fm.COMPUTE_FORMULAS[name]
+    names = tuple(a.name for a in func._schema.arguments)
+    bias_pos = names.index(formula.bias) if formula.bias in names else None
+    return _OpInfo(name, group, formula, formula.bind(names), bias_pos, names)
+
+
 class _DispatchRecorder(TorchDispatchMode):
     @classmethod
     def _should_skip_dynamo(cls) -> bool:
@@ -136,15 +162,7 @@ class _DispatchRecorder(TorchDispatchMode):
     def __init__(self, state: _State):
         super().__init__()
         self.s = state
-        self._info: dict[object, tuple[str, bool, str]] = {}
-
-    def _op_info(self, func) -> tuple[str, bool, str]:
-        info = self._info.get(func)
-        if info is None:
-            name, inplace = fm.base_name(func.overloadpacket.__name__)
-            info = (name, inplace, fm.classify(name))
-            self._info[func] = info
-        return info
+        self._info: dict[object, _OpInfo] = {}
 
     def _run(self, func, args, kwargs):
         fast = FAST_SHAPES.get((func.overloadpacket.__name__, func._overloadname))
@@ -162,42 +180,33 @@ class _DispatchRecorder(TorchDispatchMode):
         s = self.s
         if s.suspended:
             return func(*args, **kwargs)
-        name, inplace, group = self._op_info(func)
+        info = self._info.get(func)
+        if info is None:
+            info = self._info[func] = _op_info(func)
+        name, group = info.name, info.group
         out = self._run(func, args, kwargs)
         if group == "zero":
-            s.zero_cost[name] += 1
-            # Views alias their input: the output has the input's producer (or is a parameter).
-            src = next((a for a in args if isinstance(a, torch.Tensor)), None)
-            if src is not None:
-                if id(src) in s.param_ids:
-                    s.register_outputs(out, 0, param=True)
-                else:
-                    s.register_outputs(out, s.producer.get(id(src), UNKNOWN))
-            else:
-                s.register_outputs(out, UNKNOWN)
+            _alias_outputs(s, name, args, out)
+            return out
+        targs = _tensor_args(args, kwargs)
+        if targs and all(id(t) in s.param_ids for t in targs):
+            # Computed from parameters alone (weight standardisation, a relative-position bias
+            # gathered from its table): a weight, read by the layer that uses it - not a layer.
+            s.derived_weight_ops[name] += 1
+            s.register_outputs(out, 0, param=True)
             return out
         if group == "unsupported":
             s.unsupported[func.overloadpacket.__name__] += 1
             s.register_outputs(out, UNKNOWN)
             return out
-
-        targs = _tensor_args(args, kwargs)
         rec = s.new_record(name, group, targs, out)
-        if group == "compute":
-            _cost_compute(rec, name, args, kwargs, targs, out, s)
-        elif group == "activation":
-            act = fm.ACTIVATION_OPS[name]
-            if name == "hardtanh" and _hardtanh_bounds(args, kwargs) == (0.0, 6.0):
-                act = "relu6"
-            rec.activation = act
-            rec.op_type = "elementwise"
-        elif group == "elementwise":
-            rec.op_type = "elementwise"
-        elif group == "pool":
-            rec.op_type = "pool"
-        else:  # norm, other
-            rec.op_type = "other"
-        if group == "norm" and name in fm.BATCH_NORM_OPS:
+        if info.formula is not None:
+            _cost_compute(rec, info, args, kwargs, out, s)
+        else:
+            rec.op_type = fm.MEMORY_OP_TYPE[group]
+            if group == "activation":
+                rec.activation = fm.activation_name(name, args, kwargs)
+        if name in fm.BATCH_NORM_OPS:
             x = targs[0]
             rec.channels = int(x.shape[1]) if x.dim() > 1 else int(x.shape[0])
             # A BatchNorm folds into 2 per-channel vectors (scale, shift) when it cannot fold
@@ -207,10 +216,16 @@ class _DispatchRecorder(TorchDispatchMode):
         return out
 
 
-def _hardtanh_bounds(args, kwargs) -> tuple[float, float]:
-    lo = args[1] if len(args) > 1 else kwargs.get("min_val", -1.0)
-    hi = args[2] if len(args) > 2 else kwargs.get("max_val", 1.0)
-    return float(lo), float(hi)
+def _alias_outputs(s: _State, name: str, args, out) -> None:
+    """Views alias their input: the output has the input's producer (or is a parameter)."""
+    s.zero_cost[name] += 1
+    src = next((a for a in args if isinstance(a, torch.Tensor)), None)
+    if src is None:
+        s.register_outputs(out, UNKNOWN)
+    elif id(src) in s.param_ids:
+        s.register_outputs(out, 0, param=True)
+    else:
+        s.register_outputs(out, s.producer.get(id(src), UNKNOWN))
 
 
 def _assert_same_shapes(func, fast, ref) -> None:
@@ -220,33 +235,51 @@ def _assert_same_shapes(func, fast, ref) -> None:
     assert [t.dtype for t in fs] == [t.dtype for t in rs], (func, fs, rs)
 
 
-def _cost_compute(rec: OpRecord, name: str, args, kwargs, targs, out, s: _State) -> None:
-    formula = fm.COMPUTE_FORMULAS[name]
-    rec.op_type = fm.COMPUTE_OP_TYPE[name]
-    shp = [tuple(a.shape) if isinstance(a, torch.Tensor) else a for a in args]
-    if name in ("convolution", "_convolution"):
-        x, w, bias = args[0], args[1], args[2]
-        transposed, groups = bool(args[6]), int(args[8])
-        first = out[0] if isinstance(out, (tuple, list)) else out
-        rec.macs = formula(tuple(x.shape), tuple(w.shape), tuple(first.shape), transposed, groups)
-        rec.op_type = fm.conv_op_type(tuple(x.shape), tuple(w.shape), groups, transposed)
-        rec.has_bias = bias is not None
-        rec.channels = int(first.shape[1])
-    elif name in ("mm", "bmm", "matmul"):
-        rec.macs = formula(shp[0], shp[1])
-    elif name in ("addmm", "baddbmm"):
-        rec.macs = formula(shp[0], shp[1], shp[2])
-        rec.has_bias = isinstance(args[0], torch.Tensor) and s.is_param(args[0])
-    elif name == "linear":
-        rec.macs = formula(shp[0], shp[1])
-        rec.has_bias = len(args) > 2 and args[2] is not None
-    else:  # attention kernels: (q, k, v, ...)
-        rec.macs = formula(shp[0], shp[1], shp[2])
+def _first(out):
+    return out[0] if isinstance(out, (tuple, list)) else out
+
+
+def _cost_compute(rec: OpRecord, info: _OpInfo, args, kwargs, out, s: _State) -> None:
+    """Cost a compute op from its registered formula, bound by the formula's argument spec."""
+    first = _first(out)
+    values = []
+    for pos in info.positions:
+        if pos < 0:
+            v = first
+        else:
+            v = args[pos] if pos < len(args) else kwargs.get(info.schema_names[pos])
+        values.append(tuple(v.shape) if isinstance(v, torch.Tensor) else v)
+    formula = info.formula
+    rec.macs = formula.macs(values)
+    rec.op_type = formula.kind(values)
+    if info.bias_pos is not None:
+        pos = info.bias_pos
+        bias = args[pos] if pos < len(args) else kwargs.get(info.schema_names[pos])
+        rec.has_bias = isinstance(bias, torch.Tensor) and s.is_param(bias)
     if rec.op_type == "matmul" and rec.params:
-        # A product with a weight matrix is a fully-connected layer.
-        rec.op_type = "fc"
-        first = out[0] if isinstance(out, (tuple, list)) else out
-        rec.channels = int(first.shape[-1])
+        rec.op_type = "fc"  # a product with a weight matrix is a fully-connected layer
+    if formula.channel_dim is not None and rec.op_type != "matmul" and isinstance(first, torch.Tensor):
+        # Output channels, for folding a BatchNorm or a per-channel bias into the layer.
+        rec.channels = int(first.shape[formula.channel_dim]) if first.dim() else 0
+
+
+def _attention_output(shape: tuple[int, ...], q: torch.Tensor) -> torch.Tensor:
+    """An empty attention output laid out as the fused kernels write it: (batch, L, heads, E)
+    in memory, seen as (batch, heads, L, E). The usual ``out.transpose(1, 2).reshape(B, L, C)``
+    that follows is then a view, as it is after a real fused kernel, not a charged copy."""
+    if len(shape) != 4:
+        return torch.empty(shape, dtype=q.dtype, device=q.device)
+    b, h, lq, e = shape
+    return torch.empty((b, lq, h, e), dtype=q.dtype, device=q.device).transpose(1, 2)
+
+
+def _nested_sdpa(s: _State, sdpa, *args, **kwargs):
+    """``F.scaled_dot_product_attention`` as seen from inside a torch Python function that the
+    function mode is already running (``F.multi_head_attention_forward``): the mode is off there,
+    so the module attribute itself is swapped for the trace."""
+    if s.suspended:
+        return sdpa(*args, **kwargs)
+    return _record_sdpa(s, args, kwargs)
 
 
 class _AttentionCatcher(TorchFunctionMode):
@@ -258,9 +291,14 @@ class _AttentionCatcher(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func is F.scaled_dot_product_attention and not self.s.suspended:
+        if func is _SDPA and not self.s.suspended:
             return _record_sdpa(self.s, args, kwargs)
         return func(*args, **kwargs)
+
+
+@functools.lru_cache(maxsize=1)
+def _sdpa_info() -> _OpInfo:
+    return _op_info(torch.ops.aten.scaled_dot_product_attention.default)
 
 
 def _record_sdpa(s: _State, args, kwargs) -> torch.Tensor:
@@ -281,14 +319,13 @@ def _record_sdpa(s: _State, args, kwargs) -> torch.Tensor:
     out_shape = (*batch, q.shape[-2], v.shape[-1])
     s.suspended = True
     try:
-        out = torch.empty(out_shape, dtype=q.dtype, device=q.device)
+        out = _attention_output(out_shape, q)
     finally:
         s.suspended = False
     targs = [q, k, v] + ([mask] if isinstance(mask, torch.Tensor) else [])
     rec = s.new_record("scaled_dot_product_attention", "compute", targs, out)
-    rec.op_type = "attention"
-    qs = (*batch, q.shape[-2], q.shape[-1])
-    rec.macs = fm.attention_macs(qs, tuple(k.shape), tuple(v.shape))
+    # F.scaled_dot_product_attention takes the aten op's arguments: its formula binds the same way.
+    _cost_compute(rec, _sdpa_info(), args, kwargs, out, s)
     s.register_outputs(out, rec.index)
     return out
 
@@ -319,10 +356,13 @@ def run_trace(model: torch.nn.Module, example: torch.Tensor, check_shapes: bool 
 
     h1 = torch.nn.modules.module.register_module_forward_pre_hook(pre)
     h2 = torch.nn.modules.module.register_module_forward_hook(post)
+    sdpa = F.scaled_dot_product_attention
+    F.scaled_dot_product_attention = functools.partial(_nested_sdpa, state, sdpa)
     try:
         with torch.no_grad(), _AttentionCatcher(state), _DispatchRecorder(state):
             model(example)
     finally:
+        F.scaled_dot_product_attention = sdpa
         h1.remove()
         h2.remove()
     return RawTrace(
