@@ -39,6 +39,7 @@ import yaml
 
 from roofsweep.errors import OutputError, ProfileError, did_you_mean
 from roofsweep.hardware.profile import KINDS, HardwareProfile
+from roofsweep.hardware.calibration import calibration_to_dict, parse_calibration
 from roofsweep.units import DTYPE_BYTES, UnitError, parse_quantity
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB: a profile is a few hundred bytes; anything this big is a mistake
@@ -68,6 +69,7 @@ FIELDS: dict[str, str] = {
     "notes": "free text",
     "estimated": "list of field paths that are estimates, e.g. peak_macs_per_s.int8, bandwidth",
     "measured": "mapping written by `roofsweep probe`: date, method, torch_version, threads, ...",
+    "calibration": "mapping written by `roofsweep calibrate` (see roofsweep/hardware/calibration.py)",
 }
 REQUIRED_FIELDS = ("name", "kind", "default_dtype")
 
@@ -461,6 +463,9 @@ def _build(data: Any, p: _Problems, path: str | None) -> HardwareProfile | None:
             if item not in valid:
                 p.add(f"estimated[{i}]", did_you_mean(item, valid, "field path"))
     measured = _check_measured(p, data.get("measured"))
+    calibration, cal_problems = parse_calibration(data.get("calibration"))
+    for cal_field, reason in cal_problems:
+        p.add(cal_field, reason)
 
     if p:
         return None
@@ -477,6 +482,7 @@ def _build(data: Any, p: _Problems, path: str | None) -> HardwareProfile | None:
             notes=notes or "",
             estimated=tuple(estimated or ()),
             measured=measured,
+            calibration=calibration,
             path=path,
         )
     except ProfileError as exc:  # an invariant the checks above missed; still one line
@@ -609,6 +615,8 @@ def profile_to_dict(profile: HardwareProfile) -> dict[str, Any]:
     out["notes"] = profile.notes
     if profile.measured:
         out["measured"] = dict(profile.measured)
+    if profile.calibration is not None:
+        out["calibration"] = calibration_to_dict(profile.calibration)
     return out
 
 
