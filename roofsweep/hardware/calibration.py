@@ -10,6 +10,7 @@ docs/ground-truth.md ("Calibration") and docs/hardware-profiles.md. Example::
       threads: 1
       date: '2026-12-01T12:40:00+00:00'
       method: 'max(macs/(e_c*peak), bytes/(e_m*bw)) + overhead per op type; ...'
+      statistic: median           # how timed runs became one time: median | min (fastest run)
       dtype: fp32                 # the dtype the microbenchmarks ran and were costed at
       cost_model: default         # the cost model that costed them
       peak_macs_per_s: 8.18e10    # the rates e_c and e_m are fractions of
@@ -21,6 +22,10 @@ docs/ground-truth.md ("Calibration") and docs/hardware-profiles.md. Example::
                  samples: 24, median_abs_error: 0.04}
         ...
       fallback: {compute_efficiency: 0.5, memory_efficiency: 0.3, overhead_s: 8.0e-06}
+      activations:
+        gelu: {s_per_elem: 1.1e-09, overhead_s: 2.0e-06, rows: 4}
+        ...
+      fallback_activation: {s_per_elem: 4.0e-10, overhead_s: 1.0e-06}
       residuals: {samples: 120, median_abs_error: 0.05, max_abs_error: 0.31, within_10pct: 0.8,
                   within_25pct: 0.97}
       scales: {roofline: 2.1, macs_s_per_mac: 2.4e-11}
@@ -35,7 +40,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from roofsweep.layertable import OP_TYPES
+from roofsweep.layertable import ACTIVATIONS, OP_TYPES
 from roofsweep.units import DTYPE_BYTES
 
 RUNTIMES = ("torch", "onnxruntime")
@@ -69,6 +74,19 @@ class OpTypeParams(_Strict):
         return v if v is None else _finite(v, "value")
 
 
+class ActivationParams(_Strict):
+    """Fitted cost of one activation: seconds per output element plus a fixed overhead."""
+
+    s_per_elem: float = Field(ge=0, le=1e-3)
+    overhead_s: float = Field(ge=0, le=MAX_OVERHEAD_S)
+    rows: int | None = Field(default=None, ge=0)
+
+    @field_validator("s_per_elem", "overhead_s", mode="after")
+    @classmethod
+    def _is_finite(cls, v):
+        return _finite(v, "value")
+
+
 class Residuals(_Strict):
     """How well the fit reproduces the microbenchmarks it was fitted on."""
 
@@ -95,6 +113,7 @@ class Calibration(_Strict):
     threads: int = Field(ge=1, le=4096)
     date: str
     method: str
+    statistic: Literal["median", "min"] = "median"
     dtype: str
     cost_model: str = "default"
     peak_macs_per_s: float = Field(gt=0)
@@ -103,6 +122,8 @@ class Calibration(_Strict):
     versions: dict[str, str] = Field(default_factory=dict)
     op_types: dict[str, OpTypeParams]
     fallback: OpTypeParams
+    activations: dict[str, ActivationParams] = Field(default_factory=dict)
+    fallback_activation: ActivationParams = ActivationParams(s_per_elem=0.0, overhead_s=0.0)
     residuals: Residuals
     scales: Scales
 
@@ -119,6 +140,14 @@ class Calibration(_Strict):
         for key in v:
             if key not in OP_TYPES:
                 raise ValueError(f"unknown op type '{key}'; valid: {', '.join(OP_TYPES)}")
+        return v
+
+    @field_validator("activations")
+    @classmethod
+    def _activations(cls, v: dict) -> dict:
+        for key in v:
+            if key not in ACTIVATIONS:
+                raise ValueError(f"unknown activation '{key}'; valid: {', '.join(sorted(ACTIVATIONS))}")
         return v
 
     @field_validator("peak_macs_per_s", "bandwidth_bytes_per_s")

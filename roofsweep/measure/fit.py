@@ -3,6 +3,7 @@
 Model (``roofsweep.engine.calibrated``), per op type g::
 
     t_row = max(macs / (e_c[g] * peak), bytes / (e_m[g] * bw)) + overhead[g]
+            + s_per_elem[a] * output_elems + overhead[a]      (rows running activation a)
     t_sample = sum of its rows' t_row
 
 A microbenchmark may have several LayerTable rows (an attention block has its projections), so
@@ -12,7 +13,8 @@ the fit is *joint*: one nonlinear least-squares problem over all op types at onc
   1 ms conv and a 10 us add weigh the same, which is what "within +-10 %" asks for;
 * robust loss ``soft_l1`` with ``f_scale = 0.1`` (scipy's ``least_squares``): residuals beyond
   ~10 % count linearly, so one sample disturbed by load from other processes cannot drag the fit;
-* parameters in log space (all positive), bounded: e in [1e-4, 100], overhead in [1e-9, 1] s;
+* parameters in log space (all positive), bounded: e_c in [1e-3, 4], e_m in [1e-3, 50] (above
+  1: the tensors stay in cache), overhead in [1e-9, 1] s, s_per_elem in [1e-14, 1e-6] s;
 * an op type whose rows never do MACs (elementwise, pool) has e_c fixed at 1 (not identifiable);
 * three starts (e = 0.5 / 0.15 / 1.0, overhead = 10 / 2 / 50 us), the lowest cost kept (the
   max() makes the problem non-convex).
@@ -32,12 +34,11 @@ import pandas as pd
 
 from roofsweep.errors import MeasurementError, RoofsweepError
 
-LOG_E_BOUNDS = (np.log(1e-4), np.log(100.0))
-LOG_OH_BOUNDS = (np.log(1e-9), np.log(1.0))
 STARTS = ((0.5, 1e-5), (0.15, 2e-6), (1.0, 5e-5))
 F_SCALE = 0.1
 FIT_METHOD = (
-    "t = max(macs/(e_c*peak), bytes/(e_m*bandwidth)) + overhead per op type; joint robust "
+    "t = max(macs/(e_c*peak), bytes/(e_m*bandwidth)) + overhead per op type, + s_per_elem * "
+    "output_elems + overhead per activation; joint robust "
     "(soft-L1, f_scale 0.1) least squares on log(predicted/measured) over the microbenchmarks"
 )
 
@@ -63,6 +64,8 @@ class LatencyFit:
 
     params: dict[str, dict]
     fallback: dict
+    activations: dict[str, dict]
+    fallback_activation: dict
     samples: pd.DataFrame
     residuals: dict
     scales: dict
@@ -70,48 +73,74 @@ class LatencyFit:
     notes: list[str] = field(default_factory=list)
 
 
-class _Problem:
-    """The arrays of one fit: rows grouped by op type, summed per sample."""
+def _bounds(name: str) -> tuple[float, float]:
+    return {"ec": (1e-3, 4.0), "em": (1e-3, 50.0), "oh": (1e-9, 1.0), "ae": (1e-14, 1e-6), "ao": (1e-9, 1e-2)}[name]
 
-    def __init__(self, rows: pd.DataFrame, groups: np.ndarray, measured: np.ndarray, peak: float, bw: float):
+
+class _Problem:
+    """The arrays of one fit: rows grouped by op type and by activation, summed per sample."""
+
+    def __init__(self, rows: pd.DataFrame, groups: np.ndarray, acts: np.ndarray, measured: np.ndarray,
+                 peak: float, bw: float):
         self.macs = rows["macs"].to_numpy(dtype=float)
         self.bytes = rows["bytes"].to_numpy(dtype=float)
+        self.out = rows["output_elems"].to_numpy(dtype=float)
         self.sample = rows["sample"].to_numpy(dtype=np.int64)
         self.codes, self.names = pd.factorize(groups)
+        has_act = acts != ""
+        self.act_codes = np.full(len(rows), -1, dtype=np.int64)
+        codes, self.act_names = pd.factorize(acts[has_act])
+        self.act_codes[has_act] = codes
         self.n = len(measured)
         self.log_meas = np.log(measured)
         self.peak, self.bw = float(peak), float(bw)
         g = len(self.names)
         self.does_macs = np.array([bool(np.any(self.macs[self.codes == k] > 0)) for k in range(g)])
-        # vector layout: [log e_c for groups doing MACs] + [log e_m per group] + [log overhead per group]
-        self.n_ec = int(self.does_macs.sum())
+        # x = [log e_c (groups doing MACs)] [log e_m] [log overhead] per group,
+        #     [log s/elem] [log overhead] per activation
+        self.sizes = {"ec": int(self.does_macs.sum()), "em": g, "oh": g, "ae": len(self.act_names),
+                      "ao": len(self.act_names)}
 
-    def unpack(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        g = len(self.names)
-        ec = np.ones(g)
-        ec[self.does_macs] = np.exp(x[: self.n_ec])
-        em = np.exp(x[self.n_ec : self.n_ec + g])
-        oh = np.exp(x[self.n_ec + g :])
-        return ec, em, oh
+    def unpack(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        out, i = {}, 0
+        for k, n in self.sizes.items():
+            out[k] = np.exp(x[i:i + n])
+            i += n
+        ec = np.ones(len(self.names))
+        ec[self.does_macs] = out["ec"]
+        out["ec"] = ec
+        return out
+
+    def row_times(self, x: np.ndarray) -> np.ndarray:
+        p = self.unpack(x)
+        c = self.codes
+        t = np.maximum(self.macs / (p["ec"][c] * self.peak), self.bytes / (p["em"][c] * self.bw)) + p["oh"][c]
+        has = self.act_codes >= 0
+        a = self.act_codes[has]
+        t[has] += p["ae"][a] * self.out[has] + p["ao"][a]
+        return t
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        ec, em, oh = self.unpack(x)
-        t = np.maximum(self.macs / (ec[self.codes] * self.peak), self.bytes / (em[self.codes] * self.bw))
-        t += oh[self.codes]
-        return np.bincount(self.sample, weights=t, minlength=self.n)
+        return np.bincount(self.sample, weights=self.row_times(x), minlength=self.n)
 
     def residual(self, x: np.ndarray) -> np.ndarray:
         return np.log(np.maximum(self.predict(x), 1e-30)) - self.log_meas
 
     def start(self, e: float, oh: float) -> np.ndarray:
-        g = len(self.names)
-        return np.concatenate([np.full(self.n_ec, np.log(e)), np.full(g, np.log(e)), np.full(g, np.log(oh))])
+        init = {"ec": e, "em": e, "oh": oh, "ae": 2e-10, "ao": oh / 5}
+        return np.concatenate([np.full(n, np.log(init[k])) for k, n in self.sizes.items()])
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        g = len(self.names)
-        lo = np.concatenate([np.full(self.n_ec + g, LOG_E_BOUNDS[0]), np.full(g, LOG_OH_BOUNDS[0])])
-        hi = np.concatenate([np.full(self.n_ec + g, LOG_E_BOUNDS[1]), np.full(g, LOG_OH_BOUNDS[1])])
+        lo = np.concatenate([np.full(n, np.log(_bounds(k)[0])) for k, n in self.sizes.items()])
+        hi = np.concatenate([np.full(n, np.log(_bounds(k)[1])) for k, n in self.sizes.items()])
         return lo, hi
+
+
+def activation_keys(rows: pd.DataFrame) -> np.ndarray:
+    """Per row: the activation it runs (``roofsweep.engine.calibrated.activation_key``)."""
+    from roofsweep.engine.calibrated import activation_keys as keys
+
+    return keys(rows)
 
 
 def _solve(problem: _Problem) -> tuple[np.ndarray, float]:
@@ -128,7 +157,7 @@ def _solve(problem: _Problem) -> tuple[np.ndarray, float]:
 
 
 def _validate_inputs(rows: pd.DataFrame, measured: np.ndarray, peak: float, bw: float) -> None:
-    missing = {"sample", "op_type", "macs", "bytes"} - set(rows.columns)
+    missing = {"sample", "op_type", "macs", "bytes", "output_elems"} - set(rows.columns)
     if missing:
         raise MeasurementError(f"calibration rows lack column(s): {', '.join(sorted(missing))}")
     if len(measured) < 3:
@@ -159,13 +188,14 @@ def fit_latency_model(rows: pd.DataFrame, measured_s, peak_macs_per_s: float, ba
     _validate_inputs(rows, measured, peak, bw)
     rows = rows.reset_index(drop=True)
     ops = rows["op_type"].astype(str).to_numpy()
-    per = _Problem(rows, ops, measured, peak, bw)
+    acts = activation_keys(rows)
+    per = _Problem(rows, ops, acts, measured, peak, bw)
     x, cost = _solve(per)
-    ec, em, oh = per.unpack(x)
+    p = per.unpack(x)
     predicted = per.predict(x)
-    pooled = _Problem(rows, np.full(len(rows), "all"), measured, peak, bw)
+    pooled = _Problem(rows, np.full(len(rows), "all"), np.where(acts != "", "all", ""), measured, peak, bw)
     xf, _ = _solve(pooled)
-    fec, fem, foh = pooled.unpack(xf)
+    pf = pooled.unpack(xf)
 
     err = relative_errors(predicted, measured)
     dominant = _dominant_op(rows, per, x, len(measured))
@@ -178,21 +208,25 @@ def fit_latency_model(rows: pd.DataFrame, measured_s, peak_macs_per_s: float, ba
     for k, name in enumerate(per.names):
         mine = samples["op_type"] == name
         params[str(name)] = {
-            "compute_efficiency": float(ec[k]), "memory_efficiency": float(em[k]), "overhead_s": float(oh[k]),
-            "samples": int(mine.sum()),
+            "compute_efficiency": float(p["ec"][k]), "memory_efficiency": float(p["em"][k]),
+            "overhead_s": float(p["oh"][k]), "samples": int(mine.sum()),
             "median_abs_error": float(np.median(np.abs(err[mine]))) if mine.any() else 0.0,
         }
-    fallback = {"compute_efficiency": float(fec[0]), "memory_efficiency": float(fem[0]), "overhead_s": float(foh[0]),
-                "samples": len(measured),
+    activations = {str(a): {"s_per_elem": float(p["ae"][k]), "overhead_s": float(p["ao"][k]),
+                            "rows": int(np.sum(per.act_codes == k))}
+                   for k, a in enumerate(per.act_names)}
+    fallback = {"compute_efficiency": float(pf["ec"][0]), "memory_efficiency": float(pf["em"][0]),
+                "overhead_s": float(pf["oh"][0]), "samples": len(measured),
                 "median_abs_error": float(np.median(np.abs(relative_errors(pooled.predict(xf), measured))))}
-    return LatencyFit(params=params, fallback=fallback, samples=samples, residuals=residual_summary(err),
+    fallback_act = {"s_per_elem": float(pf["ae"][0]), "overhead_s": float(pf["ao"][0])} if len(pf["ae"]) else \
+        {"s_per_elem": 0.0, "overhead_s": 0.0}
+    return LatencyFit(params=params, fallback=fallback, activations=activations, fallback_activation=fallback_act,
+                      samples=samples, residuals=residual_summary(err),
                       scales=_scales(rows, measured, peak, bw), cost=cost)
 
 
 def _dominant_op(rows: pd.DataFrame, problem: _Problem, x: np.ndarray, n: int) -> list[str]:
-    ec, em, oh = problem.unpack(x)
-    t = np.maximum(problem.macs / (ec[problem.codes] * problem.peak), problem.bytes / (em[problem.codes] * problem.bw))
-    t += oh[problem.codes]
+    t = problem.row_times(x)
     frame = pd.DataFrame({"sample": problem.sample, "op_type": rows["op_type"].astype(str), "t": t})
     best = frame.groupby(["sample", "op_type"])["t"].sum().reset_index()
     best = best.sort_values("t", ascending=False).drop_duplicates("sample").set_index("sample")["op_type"]

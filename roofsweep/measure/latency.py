@@ -44,7 +44,7 @@ import pandas as pd
 from roofsweep.errors import MeasurementError, RoofsweepError
 from roofsweep.measure.attribution import attribute
 from roofsweep.measure.hooks import hooked_self_times, sync
-from roofsweep.measure.timing import noise_warning, spread_of, timed_runs
+from roofsweep.measure.timing import STATISTICS, noise_warning, spread_of, statistic_of, timed_runs
 
 Progress = Callable[[str, float, float], None]
 MEMORY_FORMATS = ("channels_last", "contiguous")
@@ -199,6 +199,8 @@ def measure_module(
     flush_denormal: bool = True,
     max_repeats: int | None = None,
     max_seconds: float = 30.0,
+    threads: int | None = None,
+    statistic: str = "median",
     progress: Progress | None = None,
     _copy: bool = True,
 ) -> MeasureResult:
@@ -216,6 +218,10 @@ def measure_module(
     if repeats < 1 or warmup < 0:
         raise MeasurementError(f"repeats must be >= 1 and warmup >= 0, got {repeats} and {warmup}")
     max_repeats = repeats if max_repeats is None else max(int(max_repeats), repeats)
+    if statistic not in STATISTICS:
+        raise MeasurementError(f"unknown statistic '{statistic}'; valid: {', '.join(STATISTICS)}")
+    if threads is not None:
+        torch.set_num_threads(int(threads))
     dev = _device(device)
     if memory_format not in MEMORY_FORMATS:
         raise MeasurementError(f"unknown memory format '{memory_format}'; valid: {', '.join(MEMORY_FORMATS)}")
@@ -274,7 +280,7 @@ def measure_module(
         model=label,
         device=str(dev),
         threads=torch.get_num_threads(),
-        latency_s=timing.median_s,
+        latency_s=statistic_of(timing.samples_s, statistic),
         latencies_s=list(timing.samples_s),
         warmup=warmup,
         repeats=len(timing.samples_s),
@@ -292,6 +298,7 @@ def measure_module(
             "torch_version": torch.__version__.split("+")[0],
             "runtime": "torch",
             "stable": timing.stable,
+            "statistic": statistic,
         },
     )
 
@@ -367,7 +374,7 @@ def merge_results(results: Sequence[MeasureResult]) -> MeasureResult:
         unattributed, unmatched = att.unattributed_s, att.unmatched_rows
     return MeasureResult(
         model=first.model, device=first.device, threads=first.threads,
-        latency_s=statistics.median(latencies), latencies_s=latencies,
+        latency_s=statistic_of(latencies, first.meta.get("statistic", "median")), latencies_s=latencies,
         warmup=first.warmup, repeats=sum(r.repeats for r in results), input_shape=first.input_shape,
         module_self_s=self_s, hooked_total_s=statistics.median(hooked) if hooked else None,
         layers=layers, unattributed_s=unattributed, unmatched_rows=unmatched,

@@ -21,6 +21,16 @@ import numpy as np
 
 NOISY_IQR = 0.20
 STABLE_REL_TOL = 0.02
+#: How a list of timed runs becomes one latency: the median (default), or the fastest run - on a
+#: machine shared with other processes, the run least disturbed by them.
+STATISTICS = ("median", "min")
+
+
+def statistic_of(samples, statistic: str = "median") -> float:
+    """The ``statistic`` (``median`` or ``min``) of timed runs, in seconds."""
+    if statistic not in STATISTICS:
+        raise ValueError(f"unknown statistic '{statistic}'; valid: {', '.join(STATISTICS)}")
+    return float(np.median(samples) if statistic == "median" else np.min(samples))
 
 
 @dataclass(frozen=True)
