@@ -142,8 +142,10 @@ def profile_to_dict(profile: HardwareProfile) -> dict[str, Any]:
     out["notes"] = profile.notes
     if profile.measured:
         out["measured"] = dict(profile.measured)
-    if profile.calibration:
-        out["calibration"] = dict(profile.calibration)
+    if profile.calibration is not None:
+        from roofsweep.hardware.calibration import calibration_to_dict
+
+        out["calibration"] = calibration_to_dict(profile.calibration)
     return out
 
 

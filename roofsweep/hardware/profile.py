@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from roofsweep.errors import ProfileError, did_you_mean
 
@@ -43,7 +44,8 @@ class HardwareProfile:
     notes: str = ""
     estimated: tuple[str, ...] = ()  # field paths that are estimates, e.g. "peak_macs_per_s.int8"
     measured: dict | None = field(default=None, hash=False)  # written by `roofsweep probe`
-    calibration: dict | None = field(default=None, hash=False)  # written by `roofsweep calibrate`
+    # written by `roofsweep calibrate`: a roofsweep.hardware.calibration.Calibration
+    calibration: Any = field(default=None, hash=False)
     path: str | None = field(default=None, compare=False)  # file it came from
 
     def __post_init__(self) -> None:

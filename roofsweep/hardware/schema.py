@@ -9,7 +9,6 @@ dtype has a peak, ``estimated`` names existing paths - run once every field is v
 from __future__ import annotations
 
 import datetime as _dt
-import importlib.util
 import math
 import re
 from typing import Annotated, Any
@@ -121,16 +120,16 @@ def _scalar(value: object) -> Any:
 
 
 def _calibration(value: object) -> Any:
-    """Passed to ``roofsweep.hardware.calibration.validate_calibration`` when that module
-    exists; without it the ``calibration`` key is unknown."""
+    """The ``calibration:`` section, checked by its own schema (``roofsweep.hardware.calibration``)."""
     if value is None:
         return None
-    if importlib.util.find_spec("roofsweep.hardware.calibration") is None:
-        raise S.fail(S.did_you_mean("calibration", known_fields(), "field"))
-    from roofsweep.hardware import calibration  # type: ignore[attr-defined]
+    from roofsweep.hardware.calibration import parse_calibration
 
-    check = getattr(calibration, "validate_calibration", None)
-    return check(value) if check is not None else value
+    cal, problems = parse_calibration(value)
+    if problems:
+        where, reason = problems[0]
+        raise S.fail(f"{where.removeprefix('calibration').lstrip('.') or 'section'}: {reason}")
+    return cal
 
 
 def _v(fn):
@@ -180,9 +179,8 @@ FIELDS: dict[str, str] = {
     "calibration": "mapping written by `roofsweep calibrate` (checked by roofsweep.hardware.calibration)",
 }
 def known_fields() -> list[str]:
-    """The top-level fields this installation accepts (``calibration`` only with its module)."""
-    has_calibration = importlib.util.find_spec("roofsweep.hardware.calibration") is not None
-    return [f for f in FIELDS if f != "calibration" or has_calibration]
+    """The top-level fields a profile accepts."""
+    return list(FIELDS)
 
 
 REQUIRED = {k: v.replace(" (required)", "") for k, v in FIELDS.items() if v.endswith("(required)")}

@@ -36,14 +36,15 @@ from __future__ import annotations
 
 import copy
 import statistics
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from roofsweep.errors import MeasurementError, RoofsweepError
-from roofsweep.measure.attribution import ROOT, attribute
+from roofsweep.measure.attribution import attribute
+from roofsweep.measure.hooks import hooked_self_times, sync
+from roofsweep.measure.timing import STATISTICS, noise_warning, spread_of, statistic_of, timed_runs
 
 Progress = Callable[[str, float, float], None]
 MEMORY_FORMATS = ("channels_last", "contiguous")
@@ -74,15 +75,22 @@ class MeasureResult:
     unmatched_rows: list[int] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
 
+    def warning(self) -> str | None:
+        """One line when the timed runs varied by more than 20 % (IQR / median), else None."""
+        return noise_warning(self.model, self.latencies_s)
+
     def summary(self) -> dict:
-        """One flat row for tables / JSON."""
+        """One flat row for tables / JSON: the median and the spread of the timed runs."""
+        spread = spread_of(self.latencies_s)
         return {
             "model": self.model,
+            "runtime": self.meta.get("runtime", "torch"),
             "device": self.device,
             "threads": self.threads,
             "latency_s": self.latency_s,
-            "min_s": min(self.latencies_s),
-            "max_s": max(self.latencies_s),
+            "min_s": spread["min_s"],
+            "max_s": spread["max_s"],
+            "iqr_s": spread["iqr_s"],
             "repeats": self.repeats,
             "warmup": self.warmup,
             "hooked_total_s": self.hooked_total_s,
@@ -128,12 +136,13 @@ def _materialise(module) -> None:
 def fold_batchnorms(module, layers: pd.DataFrame | None) -> list[str]:
     """Fold each ``BatchNorm2d`` into the ``Conv2d`` that a LayerTable row fused it with.
 
-    The conv gets ``w * g / sqrt(v + eps)`` and bias ``(b - m) * g / sqrt(v + eps) + beta``; the BN
-    module is replaced by ``nn.Identity`` (it stays in the module tree, so the row's ``modules``
+    ``torch.nn.utils.fusion.fuse_conv_bn_weights`` gives the conv ``w * g / sqrt(v + eps)`` and
+    bias ``(b - m) * g / sqrt(v + eps) + beta``; the BN module is replaced by ``nn.Identity`` (it stays in the module tree, so the row's ``modules``
     still match). Returns the paths of the folded BN modules.
     """
     import torch
     from torch import nn
+    from torch.nn.utils.fusion import fuse_conv_bn_weights
 
     if layers is None or "modules" not in layers.columns:
         return []
@@ -150,13 +159,10 @@ def fold_batchnorms(module, layers: pd.DataFrame | None) -> list[str]:
             if bn.num_features != conv.out_channels or not bn.track_running_stats:
                 continue
             with torch.no_grad():
-                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps) if bn.affine else \
-                    1.0 / torch.sqrt(bn.running_var + bn.eps)
-                shift = bn.bias if bn.affine else torch.zeros_like(bn.running_mean)
-                conv.weight.mul_(scale.reshape(-1, 1, 1, 1))
-                old_b = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
-                new_b = (old_b - bn.running_mean) * scale + shift
-                conv.bias = nn.Parameter(new_b.detach().clone())
+                w, bias = fuse_conv_bn_weights(
+                    conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps,
+                    bn.weight if bn.affine else None, bn.bias if bn.affine else None)
+            conv.weight, conv.bias = w, bias
             parent_path, _, leaf = b.rpartition(".")
             parent = named[parent_path] if parent_path else module
             setattr(parent, leaf, nn.Identity())
@@ -165,90 +171,15 @@ def fold_batchnorms(module, layers: pd.DataFrame | None) -> list[str]:
     return folded
 
 
-def _sync(dev) -> None:
-    if dev.type == "cuda":
-        import torch
-
-        torch.cuda.synchronize(dev)
-
-
-def _time_forward(model, x, dev, warmup: int, repeats: int, progress: Progress | None,
-                  label: str, done: float, total: float) -> list[float]:
-    times: list[float] = []
-    for i in range(warmup + repeats):
+def _time_forward(model, x, dev, warmup: int, repeats: int, max_repeats: int, max_seconds: float,
+                  progress: Progress | None, label: str, total: float):
+    """Hook-free timing with warm-up and the stability rule of ``roofsweep.measure.timing``."""
+    def on_run(i: int, _n: int) -> None:
         if progress:
-            progress(f"{label}: {'warm-up' if i < warmup else 'timing'}", done + i, total)
-        _sync(dev)
-        t0 = time.perf_counter()
-        model(x)
-        _sync(dev)
-        if i >= warmup:
-            times.append(time.perf_counter() - t0)
-    return times
+            progress(f"{label}: {'warm-up' if i <= warmup else 'timing'}", i, total)
 
-
-class _SelfTimer:
-    """Forward pre/post hooks on every module accumulating *self* time per module path."""
-
-    def __init__(self, model, dev) -> None:
-        self.dev = dev
-        self.stack: list[list] = []  # [path, t0, children_inclusive]
-        self.self_s: dict[str, float] = {}
-        self.handles = []
-        for path, m in model.named_modules():
-            p = path or ROOT
-            self.handles.append(m.register_forward_pre_hook(self._pre(p)))
-            self.handles.append(m.register_forward_hook(self._post(p)))
-
-    def _pre(self, path: str):
-        def hook(_m, _inp):
-            _sync(self.dev)
-            self.stack.append([path, time.perf_counter(), 0.0])
-        return hook
-
-    def _post(self, path: str):
-        def hook(_m, _inp, _out):
-            _sync(self.dev)
-            t1 = time.perf_counter()
-            p, t0, children = self.stack.pop()
-            assert p == path, (p, path)
-            inclusive = t1 - t0
-            self.self_s[p] = self.self_s.get(p, 0.0) + max(inclusive - children, 0.0)
-            if self.stack:
-                self.stack[-1][2] += inclusive
-        return hook
-
-    def reset(self) -> None:
-        self.stack.clear()
-        self.self_s = {}
-
-    def remove(self) -> None:
-        for h in self.handles:
-            h.remove()
-
-
-def _hooked_self_times(model, x, dev, warmup: int, repeats: int, progress: Progress | None,
-                       label: str, done: float, total: float) -> tuple[dict[str, float], float]:
-    timer = _SelfTimer(model, dev)
-    runs: list[dict[str, float]] = []
-    totals: list[float] = []
-    try:
-        for i in range(warmup + repeats):
-            if progress:
-                progress(f"{label}: per-layer", done + i, total)
-            timer.reset()
-            _sync(dev)
-            t0 = time.perf_counter()
-            model(x)
-            _sync(dev)
-            if i >= warmup:
-                totals.append(time.perf_counter() - t0)
-                runs.append(dict(timer.self_s))
-    finally:
-        timer.remove()
-    modules = list(dict.fromkeys(k for r in runs for k in r))
-    med = {m: statistics.median(r.get(m, 0.0) for r in runs) for m in modules}
-    return med, statistics.median(totals)
+    return timed_runs(lambda: model(x), warmup=warmup, min_repeats=repeats, max_repeats=max_repeats,
+                      max_seconds=max_seconds, sync=lambda: sync(dev), on_run=on_run)
 
 
 # ------------------------------------------------------------------------------ public API
@@ -266,6 +197,10 @@ def measure_module(
     fold_bn: bool = True,
     memory_format: str = "channels_last",
     flush_denormal: bool = True,
+    max_repeats: int | None = None,
+    max_seconds: float = 30.0,
+    threads: int | None = None,
+    statistic: str = "median",
     progress: Progress | None = None,
     _copy: bool = True,
 ) -> MeasureResult:
@@ -273,13 +208,20 @@ def measure_module(
 
     ``layers`` is the module's LayerTable (needed to fold BN and to report per-layer rows; without
     it only per-module self times are returned). The module is copied before BN folding unless
-    the caller owns it (``_copy=False``). Raises ``MeasurementError`` (one line) when the model
-    cannot run on the device.
+    the caller owns it (``_copy=False``). Timing: ``warmup`` untimed runs, then at least
+    ``repeats`` timed ones, more (up to ``max_repeats``, default ``repeats``, or ``max_seconds``)
+    until the median is stable (``roofsweep.measure.timing``). Raises ``MeasurementError`` (one
+    line) when the model cannot run on the device.
     """
     import torch
 
     if repeats < 1 or warmup < 0:
         raise MeasurementError(f"repeats must be >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    max_repeats = repeats if max_repeats is None else max(int(max_repeats), repeats)
+    if statistic not in STATISTICS:
+        raise MeasurementError(f"unknown statistic '{statistic}'; valid: {', '.join(STATISTICS)}")
+    if threads is not None:
+        torch.set_num_threads(int(threads))
     dev = _device(device)
     if memory_format not in MEMORY_FORMATS:
         raise MeasurementError(f"unknown memory format '{memory_format}'; valid: {', '.join(MEMORY_FORMATS)}")
@@ -292,7 +234,7 @@ def measure_module(
     folded = fold_batchnorms(model, layers) if fold_bn else []
     model.eval()
     hook_warmup = min(warmup, 2)  # the hooked run follows a warm model
-    total = warmup + repeats + (hook_warmup + per_layer_repeats if per_layer else 0)
+    total = warmup + max_repeats + (hook_warmup + per_layer_repeats if per_layer else 0)
     flushed = bool(flush_denormal and torch.set_flush_denormal(True))
     try:
         if isinstance(example_input, torch.Tensor):
@@ -308,13 +250,14 @@ def measure_module(
         else:
             memory_format = "contiguous"
         with torch.inference_mode():
-            times = _time_forward(model, x, dev, warmup, repeats, progress, label, 0, total)
+            timing = _time_forward(model, x, dev, warmup, repeats, max_repeats, max_seconds, progress,
+                                   label, total)
             module_self: dict[str, float] = {}
             hooked_total = None
             if per_layer:
-                module_self, hooked_total = _hooked_self_times(
+                module_self, hooked_total = hooked_self_times(
                     model, x, dev, hook_warmup, per_layer_repeats, progress, label,
-                    warmup + repeats, total)
+                    warmup + max_repeats, total)
     except MeasurementError:
         raise
     except (RuntimeError, ValueError, TypeError, NotImplementedError, AssertionError, MemoryError) as exc:
@@ -337,10 +280,10 @@ def measure_module(
         model=label,
         device=str(dev),
         threads=torch.get_num_threads(),
-        latency_s=statistics.median(times),
-        latencies_s=times,
+        latency_s=statistic_of(timing.samples_s, statistic),
+        latencies_s=list(timing.samples_s),
         warmup=warmup,
-        repeats=repeats,
+        repeats=len(timing.samples_s),
         input_shape=tuple(x.shape),
         module_self_s=module_self,
         hooked_total_s=hooked_total,
@@ -353,6 +296,9 @@ def measure_module(
             "flush_denormal": flushed,
             "per_layer_repeats": per_layer_repeats if per_layer else 0,
             "torch_version": torch.__version__.split("+")[0],
+            "runtime": "torch",
+            "stable": timing.stable,
+            "statistic": statistic,
         },
     )
 
@@ -403,13 +349,6 @@ def measure_models(refs: Sequence, progress: Progress | None = None, **kwargs) -
     return out
 
 
-def self_time_table(result: MeasureResult) -> pd.DataFrame:
-    """``module, self_s`` sorted by time (for reports)."""
-    items: Mapping[str, float] = result.module_self_s
-    df = pd.DataFrame({"module": list(items), "self_s": list(items.values())})
-    return df.sort_values("self_s", ascending=False, ignore_index=True)
-
-
 def merge_results(results: Sequence[MeasureResult]) -> MeasureResult:
     """Combine several measurements of one model (e.g. rounds interleaved with other models, to
     spread the effect of load from other processes): whole-model samples are pooled and their
@@ -435,7 +374,7 @@ def merge_results(results: Sequence[MeasureResult]) -> MeasureResult:
         unattributed, unmatched = att.unattributed_s, att.unmatched_rows
     return MeasureResult(
         model=first.model, device=first.device, threads=first.threads,
-        latency_s=statistics.median(latencies), latencies_s=latencies,
+        latency_s=statistic_of(latencies, first.meta.get("statistic", "median")), latencies_s=latencies,
         warmup=first.warmup, repeats=sum(r.repeats for r in results), input_shape=first.input_shape,
         module_self_s=self_s, hooked_total_s=statistics.median(hooked) if hooked else None,
         layers=layers, unattributed_s=unattributed, unmatched_rows=unmatched,

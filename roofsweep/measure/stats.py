@@ -1,7 +1,8 @@
 """Rank and correlation statistics for validating predictions against measurements (torch-free).
 
 Everything here is small enough to check by hand. Ranks use the *average* convention for ties
-(the ranks a tie spans are shared equally), as ``scipy.stats.rankdata`` does by default, so
+(the ranks a tie spans are shared equally; pandas' ``rank(method="average")``), as
+``scipy.stats.rankdata`` does by default, so
 ``spearman`` equals ``scipy.stats.spearmanr`` and needs no scipy.
 
 Spearman's rho is the Pearson correlation of the ranks. With no ties it reduces to the textbook
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 
 from roofsweep.errors import MeasurementError
 
@@ -30,19 +32,10 @@ def _vector(x: ArrayLike, what: str) -> np.ndarray:
 
 
 def rankdata(x: ArrayLike) -> np.ndarray:
-    """Ranks 1..n, ties get the mean of the ranks they span: ``[10, 20, 20, 30] -> [1, 2.5, 2.5, 4]``."""
+    """Ranks 1..n, ties get the mean of the ranks they span: ``[10, 20, 20, 30] -> [1, 2.5, 2.5, 4]``
+    (pandas' ``rank(method="average")``)."""
     a = _vector(x, "values")
-    order = np.argsort(a, kind="mergesort")
-    ranks = np.empty(len(a), dtype=float)
-    sorted_a = a[order]
-    i = 0
-    while i < len(a):
-        j = i
-        while j + 1 < len(a) and sorted_a[j + 1] == sorted_a[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0  # mean of ranks i+1 .. j+1
-        i = j + 1
-    return ranks
+    return pd.Series(a).rank(method="average").to_numpy(dtype=float)
 
 
 def pearson(x: ArrayLike, y: ArrayLike) -> float:

@@ -1,0 +1,159 @@
+"""The calibrated latency model: from a roofline bound to a prediction (pure numpy, no torch).
+
+The roofline says a layer takes at least ``max(macs / peak, bytes / bandwidth)``. A real kernel
+reaches only a fraction of each roof, and every layer pays a fixed cost to be dispatched
+(Python and the framework's op dispatch on a CPU, a kernel launch on a GPU). Per op type
+(``conv2d``, ``dwconv2d``, ``fc``, ``attention``, ``elementwise``, ``pool``...) the calibrated
+model therefore has three parameters, fitted from microbenchmarks by ``roofsweep calibrate``::
+
+    t = max(macs / (e_c * peak), bytes / (e_m * bandwidth)) + overhead
+        + s_per_elem[act] * output_elems + overhead[act]          (a row that runs activation act)
+
+* ``e_c`` (``compute_efficiency``): attained fraction of the profile's peak MAC/s;
+* ``e_m`` (``memory_efficiency``): attained fraction of the profile's DRAM bandwidth (above 1
+  when the tensors stay in a cache larger than the model's working set);
+* ``overhead`` (``overhead_s``): seconds per layer that neither roof explains;
+* per activation (the row's fused ``activation``, or the op of a standalone activation row):
+  ``s_per_elem`` seconds per output element and an ``overhead_s`` - the LayerTable counts no
+  MACs for an activation and one read and write is the same for ReLU and GELU, yet an erf or an
+  exp per element costs ~5x a max() on a CPU, and eager PyTorch runs the activation as a
+  kernel of its own.
+
+The form keeps the roofline's reading (a layer is compute- or memory-bound; which one is the
+larger term) and adds only what a measurement of one kernel at several sizes can pin down: the
+slope of the compute-bound part, the slope of the memory-bound part and the intercept. Op types
+the calibration never saw use the calibration's ``fallback`` parameters (one set fitted on all
+microbenchmarks together). See docs/ground-truth.md for the fit.
+
+Here: the switch (``LATENCY_CHOICES``, ``latency_mode``) and the vectorised evaluation
+(``calibrated_layer_times``); the schema of the profile's ``calibration:`` section is
+``roofsweep.hardware.calibration``; the fit is ``roofsweep.measure.fit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from roofsweep.layertable import ACTIVATIONS
+
+#: Values of the cost model's ``latency`` field (None = calibrated when the profile has one).
+LATENCY_CHOICES = ("roofline", "calibrated")
+#: Values of the ``latency_is`` column of every table that carries a latency.
+LATENCY_IS = ("bound", "calibrated")
+
+
+def calibration_of(profile: Any):
+    """The profile's ``calibration`` (or None); duck-typed so any profile-like object works."""
+    return getattr(profile, "calibration", None) if profile is not None else None
+
+
+def latency_mode(latency: str | None, profile: Any, dtype: str) -> str:
+    """``"calibrated"`` or ``"bound"`` for a cost model's ``latency`` setting on ``profile``.
+
+    ``latency``: ``"roofline"`` -> always the bound; ``None`` (default) or ``"calibrated"`` ->
+    calibrated when the profile has a calibration fitted at ``dtype``, else the bound (the row's
+    ``latency_is`` column says which was used). Pure ridge-point sweeps pass ``profile=None``
+    and stay the paper's roofline.
+    """
+    if latency == "roofline":
+        return "bound"
+    cal = calibration_of(profile)
+    if cal is None or str(getattr(cal, "dtype", dtype)) != str(dtype):
+        return "bound"
+    return "calibrated"
+
+
+def _params(cal: Any, op_type: str) -> tuple[float, float, float]:
+    ops = getattr(cal, "op_types", None) or {}
+    p = ops.get(op_type) if isinstance(ops, Mapping) else None
+    if p is None:
+        p = cal.fallback
+    return float(p.compute_efficiency), float(p.memory_efficiency), float(p.overhead_s)
+
+
+def parameter_arrays(cal: Any, op_types: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row ``(e_c, e_m, overhead_s)`` arrays for a column of op types."""
+    codes, uniques = _factorize(op_types)
+    table = np.array([_params(cal, str(u)) for u in uniques], dtype=np.float64).reshape(-1, 3)
+    rows = table[codes] if len(codes) else np.zeros((0, 3))
+    return rows[:, 0], rows[:, 1], rows[:, 2]
+
+
+def _factorize(values: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    uniques: dict[str, int] = {}
+    codes = np.fromiter((uniques.setdefault(str(v), len(uniques)) for v in values), dtype=np.int64,
+                        count=len(values))
+    return codes, list(uniques)
+
+
+def calibrated_layer_times(
+    op_types: Sequence[str],
+    macs: np.ndarray,
+    nbytes: np.ndarray,
+    peak_macs_per_s: float,
+    bandwidth_bytes_per_s: float,
+    calibration: Any,
+    activations: Sequence[str] | None = None,
+    output_elems: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(compute_time_s, memory_time_s, time_s, compute_bound)`` per row under ``calibration``.
+
+    ``compute_time_s = macs / (e_c * peak)``, ``memory_time_s = bytes / (e_m * bw)`` (0 with
+    infinite bandwidth), ``time_s = max(both) + overhead_s + activation term`` (``activations``
+    and ``output_elems``: per row; omitted = no activation term); a row is compute-bound when it
+    does MACs and its compute term is the larger.
+    """
+    macs = np.asarray(macs, dtype=np.float64)
+    nbytes = np.asarray(nbytes, dtype=np.float64)
+    ec, em, oh = parameter_arrays(calibration, op_types)
+    compute = macs / (ec * float(peak_macs_per_s))
+    memory = nbytes / (em * float(bandwidth_bytes_per_s))
+    time_s = np.maximum(compute, memory) + oh
+    if activations is not None and output_elems is not None:
+        per_elem, act_oh = activation_arrays(calibration, activations)
+        time_s = time_s + per_elem * np.asarray(output_elems, dtype=np.float64) + act_oh
+    return compute, memory, time_s, (compute >= memory) & (macs > 0)
+
+
+def activation_keys(rows) -> np.ndarray:
+    """Per row of a (costed) LayerTable: the activation it runs - its fused ``activation``, or,
+    for a standalone ``elementwise`` row that is an activation, its op (``hardswish``); ``""``."""
+    act = rows["activation"].fillna("").astype(str).to_numpy() if "activation" in rows.columns else \
+        np.full(len(rows), "", dtype=object)
+    if "aten_ops" in rows.columns:
+        ops = rows["aten_ops"].fillna("").astype(str).to_numpy()
+        standalone = (rows["op_type"].astype(str).to_numpy() == "elementwise") & (act == "") & \
+            np.isin(ops, sorted(ACTIVATIONS))
+        act = np.where(standalone, ops, act)
+    return np.asarray(act, dtype=object)
+
+
+def activation_arrays(cal: Any, activations: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row ``(s_per_elem, overhead_s)`` of the activation each row runs (0 for none)."""
+    table = getattr(cal, "activations", None) or {}
+    fb = getattr(cal, "fallback_activation", None)
+    codes, uniques = _factorize(activations)
+    vals = []
+    for u in uniques:
+        p = table.get(u, fb) if u else None
+        vals.append((0.0, 0.0) if p is None else (float(p.s_per_elem), float(p.overhead_s)))
+    arr = np.array(vals, dtype=np.float64).reshape(-1, 2)
+    rows = arr[codes] if len(codes) else np.zeros((0, 2))
+    return rows[:, 0], rows[:, 1]
+
+
+def calibrated_table_times(costed, peak_macs_per_s: float, bandwidth_bytes_per_s: float, calibration: Any):
+    """``calibrated_layer_times`` of a costed LayerTable (op_type, macs, bytes, activation,
+    aten_ops, output_elems columns)."""
+    return calibrated_layer_times(
+        costed["op_type"].astype(str).to_numpy(), costed["macs"].to_numpy(dtype=np.float64),
+        costed["bytes"].to_numpy(dtype=np.float64), peak_macs_per_s, bandwidth_bytes_per_s, calibration,
+        activations=activation_keys(costed), output_elems=costed["output_elems"].to_numpy(dtype=np.float64))
+
+
+def predict_seconds(costed, peak_macs_per_s: float, bandwidth_bytes_per_s: float, calibration: Any) -> float:
+    """Calibrated latency of one costed table (sum of its rows' times)."""
+    return float(calibrated_table_times(costed, peak_macs_per_s, bandwidth_bytes_per_s, calibration)[2].sum())

@@ -1,0 +1,138 @@
+"""Measurement hygiene: warm-up, repeat until the median is stable, report the spread (torch-free).
+
+``timed_runs(fn)`` calls ``fn`` ``warmup`` times untimed, then times it until
+
+* at least ``min_repeats`` runs are in, and the median of all runs differs from the median
+  without the last ``window`` runs by at most ``rel_tol`` (default 2 %) - the median is stable; or
+* ``max_repeats`` runs are in, or ``max_seconds`` of timed runs have passed (the caps).
+
+The result carries every sample and the spread: min / median / max, quartiles and the IQR.
+``noisy`` is True when the IQR exceeds ``NOISY_IQR`` (20 %) of the median - runs varied enough
+that the machine was probably busy; callers turn it into a one-line warning (``noise_warning``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+NOISY_IQR = 0.20
+STABLE_REL_TOL = 0.02
+#: How a list of timed runs becomes one latency: the median (default), or the fastest run - on a
+#: machine shared with other processes, the run least disturbed by them.
+STATISTICS = ("median", "min")
+
+
+def statistic_of(samples, statistic: str = "median") -> float:
+    """The ``statistic`` (``median`` or ``min``) of timed runs, in seconds."""
+    if statistic not in STATISTICS:
+        raise ValueError(f"unknown statistic '{statistic}'; valid: {', '.join(STATISTICS)}")
+    return float(np.median(samples) if statistic == "median" else np.min(samples))
+
+
+@dataclass(frozen=True)
+class Timing:
+    samples_s: tuple[float, ...]
+    warmup: int
+    stable: bool
+
+    @property
+    def median_s(self) -> float:
+        return float(np.median(self.samples_s))
+
+    @property
+    def min_s(self) -> float:
+        return float(min(self.samples_s))
+
+    @property
+    def max_s(self) -> float:
+        return float(max(self.samples_s))
+
+    @property
+    def iqr_s(self) -> float:
+        q1, q3 = np.percentile(self.samples_s, [25, 75])
+        return float(q3 - q1)
+
+    @property
+    def spread(self) -> float:
+        """IQR / median."""
+        return self.iqr_s / self.median_s if self.median_s > 0 else 0.0
+
+    @property
+    def noisy(self) -> bool:
+        return self.spread > NOISY_IQR
+
+    def summary(self) -> dict:
+        return {"latency_s": self.median_s, "min_s": self.min_s, "max_s": self.max_s, "iqr_s": self.iqr_s,
+                "repeats": len(self.samples_s), "warmup": self.warmup, "stable": self.stable}
+
+
+def spread_of(samples) -> dict:
+    """min / median / max / IQR of a list of seconds (for pooled or merged samples)."""
+    t = Timing(tuple(float(s) for s in samples), 0, True)
+    return {"min_s": t.min_s, "median_s": t.median_s, "max_s": t.max_s, "iqr_s": t.iqr_s, "spread": t.spread}
+
+
+def noise_warning(label: str, samples) -> str | None:
+    """One line when the runs of ``label`` varied by more than ``NOISY_IQR`` (IQR / median)."""
+    t = Timing(tuple(float(s) for s in samples), 0, True)
+    if not t.noisy:
+        return None
+    return (f"{label}: runs varied by {t.spread:.0%} (IQR/median; min {t.min_s * 1e3:.3g} ms, median "
+            f"{t.median_s * 1e3:.3g} ms, max {t.max_s * 1e3:.3g} ms): the machine is probably busy")
+
+
+def _stable(samples: list[float], window: int, rel_tol: float) -> bool:
+    if len(samples) < 2 * window:
+        return False
+    m_all = float(np.median(samples))
+    m_before = float(np.median(samples[:-window]))
+    return m_all > 0 and abs(m_all - m_before) <= rel_tol * m_all
+
+
+def timed_runs(
+    fn: Callable[[], object],
+    *,
+    warmup: int = 3,
+    min_repeats: int = 10,
+    max_repeats: int = 100,
+    max_seconds: float = 10.0,
+    rel_tol: float = STABLE_REL_TOL,
+    sync: Callable[[], None] | None = None,
+    on_run: Callable[[int, int], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Timing:
+    """Time ``fn`` with warm-up and a stability rule (see the module docstring).
+
+    ``sync`` is called before and after each run (CUDA synchronise); ``on_run(i, max_total)`` after
+    each call, for progress bars; ``clock`` is injectable for tests.
+    """
+    if warmup < 0 or min_repeats < 1 or max_repeats < min_repeats:
+        raise ValueError(f"need warmup >= 0 and 1 <= min_repeats <= max_repeats; got {warmup}, {min_repeats}, {max_repeats}")
+    total = warmup + max_repeats
+    for i in range(warmup):
+        fn()
+        if on_run:
+            on_run(i + 1, total)
+    samples: list[float] = []
+    window = max(3, min_repeats // 2)
+    start = clock()
+    stable = False
+    while len(samples) < max_repeats:
+        if sync:
+            sync()
+        t0 = clock()
+        fn()
+        if sync:
+            sync()
+        samples.append(clock() - t0)
+        if on_run:
+            on_run(warmup + len(samples), total)
+        if len(samples) >= min_repeats:
+            stable = _stable(samples, window, rel_tol)
+            if stable or clock() - start >= max_seconds:
+                break
+    return Timing(tuple(samples), warmup, stable)
