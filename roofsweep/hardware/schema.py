@@ -106,8 +106,8 @@ def _threads(value: object) -> int:
     return value
 
 
-def _scalar(value: object) -> Any:
-    """An extra ``measured`` entry: a short string, a finite number or a boolean."""
+def _plain(value: object) -> Any:
+    """A short string, a finite number, a boolean or a date."""
     if isinstance(value, str):
         return S.text(value, allow_empty=True)
     if isinstance(value, bool) or (isinstance(value, int) and abs(value) < 2**63):
@@ -117,6 +117,20 @@ def _scalar(value: object) -> Any:
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
     raise S.fail(f"expected a string or a finite number, got {S.type_name(value)}")
+
+
+def _scalar(value: object) -> Any:
+    """An extra ``measured`` entry: a plain value, or a short list or flat mapping of plain values
+    (``gemm_sizes: [1024, 2048]``, ``stream_bytes_per_s: {copy: 1.2e10}``)."""
+    if isinstance(value, (list, tuple)):
+        if len(value) > S.MAX_LIST_ITEMS:
+            raise S.fail(f"has {len(value)} items; at most {S.MAX_LIST_ITEMS}")
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        if len(value) > S.MAX_LIST_ITEMS:
+            raise S.fail(f"has {len(value)} entries; at most {S.MAX_LIST_ITEMS}")
+        return {S.text(str(k), limit=S.MAX_NAME_CHARS): _plain(v) for k, v in value.items()}
+    return _plain(value)
 
 
 def _calibration(value: object) -> Any:
