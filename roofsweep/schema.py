@@ -118,6 +118,29 @@ def text(value: object, *, allow_empty: bool = False, limit: int = MAX_TEXT_CHAR
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # free text keeps \t \n
+
+
+def line(value: object, limit: int = MAX_NAME_CHARS * 4) -> str:
+    """A one-line text field (names, titles, labels, paths): no control or line-break
+    characters - they would break a terminal line or send escape sequences."""
+    value = text(value, limit=limit)
+    m = _CONTROL.search(value)
+    if m:
+        raise fail(f"{quote(value)} holds the control character U+{ord(m.group()):04X}; remove it")
+    return value
+
+
+def free_text(value: object, limit: int = MAX_TEXT_CHARS) -> str:
+    """Notes and sources: tabs and newlines allowed, other control characters not."""
+    value = text(value, allow_empty=True, limit=limit)
+    m = _CONTROL_BUT_LAYOUT.search(value)
+    if m:
+        raise fail(f"holds the control character U+{ord(m.group()):04X}; remove it")
+    return value
+
+
 def choice(value: object, choices: Iterable[str], what: str) -> str:
     choices = tuple(choices)
     if isinstance(value, str) and value in choices:
@@ -173,10 +196,12 @@ def line_for(field: str, lines: dict[str, int]) -> int | None:
 
 
 def problems(exc: ValidationError, label: str, lines: dict[str, int], fields: Iterable[str],
-             required: dict[str, str] | None = None) -> list[str]:
+             required: dict[str, str] | None = None, nested: dict[str, Iterable[str]] | None = None) -> list[str]:
     """``FILE: FIELD: reason (line N)`` for every error of ``exc``: unknown fields first (with
-    did-you-mean against ``fields``), then missing ones, then the rest in schema order."""
+    did-you-mean against ``fields``, or ``nested[top-level field]`` below the top level), then
+    missing ones, then the rest in schema order."""
     fields = tuple(fields)
+    nested = nested or {}
     ranked: list[tuple[int, str]] = []
     for err in exc.errors(include_url=False):
         loc, kind = tuple(err["loc"]), err["type"]
@@ -185,7 +210,7 @@ def problems(exc: ValidationError, label: str, lines: dict[str, int], fields: It
         if kind == "extra_forbidden":
             key = str(loc[-1])
             parent = _path(loc[:-1])
-            choices = fields if len(loc) == 1 else (err.get("ctx") or {}).get("choices", ())
+            choices = fields if len(loc) == 1 else tuple(nested.get(str(loc[0]), ()))
             reason, rank = did_you_mean(key, choices, "field") if choices else f"unknown field {quote(key)}", 0
             field = key if len(loc) == 1 else f"{parent}.{key}"
         elif kind == "missing":
