@@ -152,7 +152,7 @@ def analyze(
     ``hardware``: profiles or names/paths (None = every discovered profile; ``[]`` = none).
     ``accuracy``: top-1 per model label, overriding the zoo's published figures.
     """
-    from roofsweep.hardware import get_profile, list_profiles
+    from roofsweep.hardware import get_profile, list_profiles, skipped_profile_notes
     from roofsweep.engine.pareto import frontier, frontier_share
     from roofsweep.engine.sweep import MAX_GRID_POINTS, per_layer_at, ridge_point_grid, sweep_profiles, sweep_ridge_points
 
@@ -200,7 +200,8 @@ def analyze(
         profile_sweep=profile_sweep,
         per_layer=per_layer,
         frontier_share=share,
-        notes=unsupported_notes(results) + _dtype_notes(cm, profiles),
+        notes=unsupported_notes(results) + _dtype_notes(cm, profiles)
+        + (skipped_profile_notes() if hardware is None else []),
     )
 
 

@@ -173,6 +173,29 @@ def finite(x: float) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 
+# ------------------------------------------------------------------------------ model sizes
+MAX_WIDTH = 64.0  # width multiplier (the zoo publishes 0.25 .. 2)
+# Input elements x max(1, width)^2 at most 2.5e13: every LayerTable count (MACs, elements) then
+# fits int64 with room for ~3.7e5 MACs per input element (the zoo needs about 1e5).
+MAX_SIZE_PRODUCT = 2.5e13
+
+
+def check_model_size(name: str, label: str, width: float, input_shape: tuple[int, ...]) -> None:
+    """Refuse, before tracing, a width or an input whose counts would overflow int64."""
+    from roofsweep.errors import ModelBuildError
+
+    if not 0 < width <= MAX_WIDTH:
+        raise ModelBuildError(f"building {name} at width {width:g} failed: the width multiplier must be "
+                              f"from 0 to {MAX_WIDTH:g}")
+    elements = math.prod(int(d) for d in input_shape)
+    product = elements * max(1.0, width) ** 2
+    if product > MAX_SIZE_PRODUCT:
+        shown = "x".join(map(str, input_shape))
+        raise ModelBuildError(f"tracing {label} on input {shown[:80]} failed: too large to count (input "
+                              f"elements x width^2 = {product:.3g} > {MAX_SIZE_PRODUCT:g}, its MACs would "
+                              "overflow 64-bit counters); use a smaller batch, resolution or width")
+
+
 # ------------------------------------------------------------------------------ error lines
 def _path(loc: tuple) -> str:
     out = ""

@@ -33,6 +33,16 @@ def check_name(value: object) -> str:
     return name
 
 
+def validate_name(name: object, where: str = "name") -> str:
+    """``check_name`` for callers outside a document: ``ProfileError("<where>: <reason>")``."""
+    from roofsweep.errors import ProfileError
+
+    try:
+        return check_name(name)
+    except PydanticCustomError as exc:
+        raise ProfileError(f"{where}: {exc.message()}") from None
+
+
 def _kind(value: object) -> str:
     return S.choice(value, KINDS, "kind")
 
