@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
-from roofsweep.errors import did_you_mean, quote
+from roofsweep.errors import did_you_mean, one_line, quote
 from roofsweep.units import DTYPE_BYTES, UnitError, parse_quantity
 
 MAX_TEXT_CHARS = 4_000  # notes, sources, titles: free text, but not a novel
@@ -244,6 +244,6 @@ def problems(exc: ValidationError, label: str, lines: dict[str, int], fields: It
         else:  # a pydantic type check that no roofsweep validator words (defensive)
             reason, rank = f"{err['msg'].splitlines()[0][:200]}", 2
         suffix = f" (line {line})" if line else ""
-        ranked.append((rank, f"{label}: {field}: {reason}{suffix}"))
+        ranked.append((rank, f"{label}: {one_line(field, 100)}: {reason}{suffix}"))
     ranked.sort(key=lambda r: r[0])  # stable: schema order within each rank
     return [line for _, line in ranked]
