@@ -183,6 +183,7 @@ def analyze(
     Each model is costed once per (dtype, on-chip capacity) - ``engine.sweep.CostCache`` -
     however many sweeps and tables read it.
     """
+    from roofsweep.hardware import skipped_profile_notes
     from roofsweep.engine.pareto import frontier, frontier_share
     from roofsweep.engine.sweep import (MAX_GRID_POINTS, CostCache, per_layer_at, profile_point,
                                         ridge_point_grid, sweep_profiles, sweep_ridge_points)
@@ -221,7 +222,8 @@ def analyze(
         profile_sweep=profile_sweep,
         per_layer=per_layer,
         frontier_share=share,
-        notes=unsupported_notes(results) + _dtype_notes(cm, profiles, points),
+        notes=unsupported_notes(results) + _dtype_notes(cm, profiles, points)
+        + (skipped_profile_notes() if hardware is None else []),
         costed=costed,
         totals=model_totals(costed, results),
         dominant=_dominant(per_layer, layer_points),

@@ -18,17 +18,28 @@ Every problem is reported as ``FILE: FIELD: reason``.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError
 
-from roofsweep.errors import ConfigError, RoofsweepError, did_you_mean
+from roofsweep import schema as S
+from roofsweep.errors import ConfigError, RoofsweepError
+from roofsweep.io import YamlInputError, YamlLimits, read_yaml_file
 from roofsweep.zoo.registry import ModelRef, resolve
 
-MAX_CONFIG_BYTES = 1 << 20
+LIMITS = YamlLimits("experiment config", max_bytes=1 << 20, max_depth=8, max_nodes=100_000,
+                    empty_hint="expected a mapping of settings (models, hardware, ...)", noun="config file")
+MAX_CONFIG_BYTES = LIMITS.max_bytes
+MAX_CONFIG_NODES = LIMITS.max_nodes  # YAML nodes, counting each alias expansion again (alias bombs)
+MAX_MODELS = 100
+MAX_PROFILES = 100
+MAX_SETTINGS = 32
+# Each per-layer point adds a figure and a table per model to the report: about 7 s per point
+# for two models on a loaded 2-core machine (20 points took 160 s), so a config stops at 8.
+MAX_PER_LAYER_POINTS = 8
+MAX_PATH_CHARS = 4096
 TOP_KEYS = ("title", "preset", "settings", "models", "ridge_points", "hardware", "per_layer_points", "output")
 MODEL_KEYS = ("model", "width", "resolution", "batch", "top1", "label")
 
@@ -47,196 +58,233 @@ class Experiment:
     out: Path | None = None
 
 
-def _err(path: Path, fieldname: str, reason: str) -> ConfigError:
-    return ConfigError(f"{path}: {fieldname}: {reason}")
-
-
-MAX_CONFIG_NODES = 100_000  # YAML nodes, counting each alias expansion again (alias bombs)
-
-
-def _check_nodes(path: Path, root: yaml.Node) -> None:
-    """Refuse alias bombs and duplicate keys before any Python objects are built."""
-    count, stack = 0, [root]
-    while stack:
-        node = stack.pop()
-        count += 1
-        if count > MAX_CONFIG_NODES:
-            raise _err(path, "file", f"more than {MAX_CONFIG_NODES:,} YAML nodes (counting alias expansions); refused")
-        if isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
-                    line = key.start_mark.line + 1
-                    if key.value in seen:
-                        raise ConfigError(f"{path}: line {line}: duplicate key '{key.value}' "
-                                          f"(first at line {seen[key.value]})")
-                    seen[key.value] = line
-                stack += [key, value]
-
-
-def _read_config(path: Path) -> Any:
+# ------------------------------------------------------------------------------ the schema
+def _number(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise S.fail(f"must be a finite number, got {S.quote(v)}")
     try:
-        st = path.stat()
-        if path.is_dir():
-            raise ConfigError(f"{path}: file: is a folder, not a config file")
-        if not path.is_file():  # a FIFO or device would block or never end
-            raise ConfigError(f"{path}: file: is not a regular file")
-        if st.st_size > MAX_CONFIG_BYTES:
-            raise _err(path, "file", f"{st.st_size} bytes is too large for a config (max {MAX_CONFIG_BYTES})")
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file: not found") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: file: cannot be read ({e.strerror or e})") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise _err(path, "file", f"too large for a config (max {MAX_CONFIG_BYTES} bytes)")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: file: not UTF-8 text (bad byte at offset {e.start})") from None
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            raise _err(path, "file", "is empty; expected a mapping of settings (models, hardware, ...)")
-        _check_nodes(path, root)
-        return loader.construct_document(root)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "yaml"
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(f"{path}: {where}: YAML syntax error: {problem}") from None
-    except (TypeError, ValueError, RecursionError) as e:  # e.g. unhashable keys
-        raise ConfigError(f"{path}: yaml: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-    finally:
-        loader.dispose()
+        x = float(v)
+    except OverflowError:
+        raise S.fail(f"must be a finite number, got {S.quote(v)}") from None
+    if not S.finite(x):
+        raise S.fail(f"must be a finite number, got {S.quote(v)}")
+    return x
 
 
-def _kind(v: Any) -> str:
-    names = {list: "a list", dict: "a mapping", str: "a string", int: "a number", float: "a number",
-             bool: "a boolean", type(None): "nothing"}
-    return names.get(type(v), type(v).__name__)
+def _integer(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise S.fail(f"must be an integer, got {S.quote(v)}")
+    return v
+
+
+def _top1(v: Any) -> float:
+    x = _number(v)
+    if not 0 < x <= 100:
+        raise S.fail(f"must be a percentage in (0, 100], got {x:g}")
+    return x
+
+
+def _label(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise S.fail(f"must be a non-empty string, got {S.type_name(v)}")
+    return S.line(v, limit=S.MAX_NAME_CHARS)
+
+
+def _model_name(v: Any) -> str:
+    if not isinstance(v, str):
+        raise S.fail(f"must be a model name, got {S.type_name(v)}")
+    return S.line(v, limit=200)
+
+
+def _opt(fn):
+    return PlainValidator(lambda v: None if v is None else fn(v))
+
+
+class ModelSchema(BaseModel):
+    """One entry of ``models:`` (a bare name is ``{model: NAME}``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: Annotated[str, PlainValidator(_model_name)]
+    width: Annotated[float | None, _opt(_number)] = None
+    resolution: Annotated[int | None, _opt(_integer)] = None
+    batch: Annotated[int | None, _opt(_integer)] = None
+    top1: Annotated[float | None, _opt(_top1)] = None
+    label: Annotated[str | None, _opt(_label)] = None
+
+
+def _model_item(v: Any) -> Any:
+    if isinstance(v, str):
+        return {"model": v}
+    if not isinstance(v, dict) or "model" not in v:
+        raise S.fail("must be a model name or a mapping with a 'model' key")
+    return v
+
+
+def _list(what: str, limit: int, empty_ok: bool = False):
+    def check(v: Any) -> Any:
+        if not isinstance(v, list) or (not v and not empty_ok):
+            raise S.fail(f"must be a non-empty list of {what}")
+        if len(v) > limit:
+            raise S.fail(f"lists {len(v):,} {what}; at most {limit:,}")
+        return v
+    return check
+
+
+def _settings(v: Any) -> dict:
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise S.fail("must be a mapping of cost-model settings")
+    if len(v) > MAX_SETTINGS:
+        raise S.fail(f"has {len(v)} entries; at most {MAX_SETTINGS}")
+    return {str(k): val for k, val in v.items()}
+
+
+def _hardware(v: Any) -> list[str] | None:
+    if isinstance(v, str) and v not in ("none", "all"):
+        v = [v]  # one profile name or path
+    if v in (None, "none", []):
+        return []
+    if v == "all":
+        return None
+    if not isinstance(v, list) or not all(isinstance(h, str) for h in v):
+        raise S.fail("must be 'all', 'none' or a list of profile names/paths")
+    if len(v) > MAX_PROFILES:
+        raise S.fail(f"lists {len(v):,} profiles; at most {MAX_PROFILES}")
+    return [S.line(h, limit=MAX_PATH_CHARS) for h in v]
+
+
+def _ridge_point(v: Any) -> float:
+    if v is None:
+        raise S.fail("has no value; give a ridge point in MAC/byte")
+    return S.quantity(_number(v), "ridge_point")
+
+
+def _title(v: Any) -> str:
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+        raise S.fail(f"must be text, got {S.type_name(v)}")
+    return S.line(str(v), limit=200)
+
+
+def _output(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise S.fail("must be a folder path")
+    return S.line(v, limit=MAX_PATH_CHARS)
+
+
+class ConfigSchema(BaseModel):
+    """An experiment config, field by field; ``load_experiment`` resolves models and profiles."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: Annotated[str | None, _opt(_title)] = None
+    preset: Annotated[str, PlainValidator(lambda v: S.choice(v, ("default", "paper"), "preset"))] = "default"
+    settings: Annotated[dict, PlainValidator(_settings)] = {}
+    models: Annotated[list[Annotated[ModelSchema, BeforeValidator(_model_item)]],
+                      BeforeValidator(_list("model names or mappings", MAX_MODELS))]
+    ridge_points: Any = [0, 5, 50, 500]
+    hardware: Annotated[list[str] | None, PlainValidator(_hardware)] = []
+    per_layer_points: Annotated[list[Annotated[float, PlainValidator(_ridge_point)]],
+                                BeforeValidator(_list("ridge points", MAX_PER_LAYER_POINTS))] = [5, 500]
+    output: Annotated[str | None, _opt(_output)] = None
+
+
+# ------------------------------------------------------------------------------ loading
+class _Fail(Exception):
+    def __init__(self, field: str, reason: str) -> None:
+        self.field, self.reason = field, reason
+
+
+def _read(path: Path) -> tuple[dict, dict[str, int]]:
+    try:
+        data, lines = read_yaml_file(path, LIMITS, label=str(path))
+    except YamlInputError as e:
+        raise ConfigError(str(e)) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: file: expected a mapping of settings, got {S.type_name(data)}")
+    return data, lines
 
 
 def load_experiment(path: str | Path) -> Experiment:
+    """Read, validate and resolve one experiment config; ``ConfigError("FILE: FIELD: reason
+    (line N)")`` for the first problem."""
     path = Path(path)
-    data = _read_config(path)
-    if not isinstance(data, dict):
-        raise _err(path, "file", f"expected a mapping of settings, got {_kind(data)}")
-    for key in data:
-        if key not in TOP_KEYS:
-            raise _err(path, str(key), did_you_mean(str(key), TOP_KEYS, "field").replace("unknown field", "unknown field"))
-
-    preset = data.get("preset", "default")
-    if preset not in ("default", "paper"):
-        raise _err(path, "preset", f"must be default or paper, got {_short(preset)}")
-    settings = data.get("settings") or {}
-    if not isinstance(settings, dict):
-        raise _err(path, "settings", "must be a mapping of cost-model settings")
-    try:  # validate the overrides now, so the error names the config file
-        from roofsweep.analysis import cost_model_from
-
-        cost_model_from(preset, {str(k): v for k, v in settings.items()})
-    except RoofsweepError as e:
-        raise _err(path, "settings", str(e)) from None
-
-    raw_models = data.get("models")
-    if not isinstance(raw_models, list) or not raw_models:
-        raise _err(path, "models", "must be a non-empty list of model names or mappings")
-    refs: list[ModelRef] = []
-    accuracy: dict[str, float] = {}
-    for i, item in enumerate(raw_models):
-        where = f"models[{i}]"
-        if isinstance(item, str):
-            item = {"model": item}
-        if not isinstance(item, dict) or "model" not in item:
-            raise _err(path, where, "must be a model name or a mapping with a 'model' key")
-        for key in item:
-            if key not in MODEL_KEYS:
-                raise _err(path, f"{where}.{key}", did_you_mean(str(key), MODEL_KEYS, "field"))
-        if not isinstance(item["model"], str):
-            raise _err(path, f"{where}.model", f"must be a model name, got {_kind(item['model'])}")
-        width = _num(path, f"{where}.width", item.get("width"))
-        resolution = _int(path, f"{where}.resolution", item.get("resolution"))
-        batch = _int(path, f"{where}.batch", item.get("batch"))
-        try:
-            ref = resolve(item["model"], width, resolution, 1 if batch is None else batch)
-        except RoofsweepError as e:
-            raise _err(path, where, str(e)) from None
-        if item.get("label") is not None:
-            from dataclasses import replace
-
-            if not isinstance(item["label"], str) or not item["label"].strip():
-                raise _err(path, f"{where}.label", f"must be a non-empty string, got {_kind(item['label'])}")
-            ref = replace(ref, label=item["label"])
-        if item.get("top1") is not None:
-            top1 = _num(path, f"{where}.top1", item["top1"])
-            if not 0 < top1 <= 100:
-                raise _err(path, f"{where}.top1", f"must be a percentage in (0, 100], got {top1}")
-            accuracy[ref.label] = top1
-        if any(r.label == ref.label for r in refs):
-            raise _err(path, where, f"model {ref.label} is listed twice (give one a 'label')")
-        refs.append(ref)
-
-    rps = data.get("ridge_points", [0, 5, 50, 500])
+    data, lines = _read(path)
     try:
-        from roofsweep.engine.sweep import ridge_point_grid
+        doc = ConfigSchema.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(S.problems(exc, str(path), lines, TOP_KEYS, nested={"models": MODEL_KEYS})[0]) from None
+    try:
+        return _resolve(path, doc)
+    except _Fail as f:
+        line = S.line_for(f.field, lines)
+        raise ConfigError(f"{path}: {f.field}: {f.reason}" + (f" (line {line})" if line else "")) from None
 
-        ridge_point_grid(rps)
+
+def _resolve(path: Path, doc: ConfigSchema) -> Experiment:
+    from roofsweep.analysis import cost_model_from
+    from roofsweep.engine.costschema import CostModelError
+    from roofsweep.engine.sweep import command_grid
+
+    try:  # validate the overrides now, so the error names the config file
+        cost_model_from(doc.preset, doc.settings)
+    except CostModelError as e:
+        raise _Fail(f"settings.{e.field}" if e.field in doc.settings else "settings", e.reason) from None
     except RoofsweepError as e:
-        raise _err(path, "ridge_points", str(e)) from None
-
-    hw = data.get("hardware", "none")
-    if isinstance(hw, str) and hw not in ("none", "all"):
-        hw = [hw]  # one profile name or path
-    if hw in (None, "none", []):
-        hardware: list[str] | None = []
-    elif hw == "all":
-        hardware = None
-    elif isinstance(hw, list) and all(isinstance(h, str) for h in hw):
-        hardware = [_relative(path, h) for h in hw]
-        try:
-            from roofsweep.hardware import get_profile
-
-            names: dict[str, str] = {}
-            for raw_h, h in zip(hw, hardware):
-                p = get_profile(h)
-                if p.name in names:
-                    raise ConfigError(f"profile '{p.name}' is listed twice ({names[p.name]} and {raw_h})")
-                names[p.name] = raw_h
-        except RoofsweepError as e:
-            raise _err(path, "hardware", str(e)) from None
-    else:
-        raise _err(path, "hardware", "must be 'all', 'none' or a list of profile names/paths")
-
-    plp = data.get("per_layer_points", [5, 500])
-    if not isinstance(plp, list) or not plp:
-        raise _err(path, "per_layer_points", "must be a non-empty list of ridge points")
-    points = tuple(_num(path, "per_layer_points", p) for p in plp)
-    if any(p < 0 for p in points):
-        raise _err(path, "per_layer_points", "ridge points must be >= 0")
-
-    out = data.get("output")
-    if out is not None and not isinstance(out, str):
-        raise _err(path, "output", "must be a folder path")
-    title = data.get("title") or path.stem
-    if not isinstance(title, (str, int, float)) or isinstance(title, bool):
-        raise _err(path, "title", f"must be text, got {_kind(title)}")
+        raise _Fail("settings", str(e)) from None
+    refs, accuracy = _models(doc)
+    try:
+        command_grid(doc.ridge_points)
+    except RoofsweepError as e:
+        raise _Fail("ridge_points", str(e)) from None
     return Experiment(
         name=path.stem,
-        title=str(title),
-        preset=preset,
-        overrides={str(k): v for k, v in settings.items()},
+        title=doc.title or path.stem,
+        preset=doc.preset,
+        overrides=dict(doc.settings),
         models=refs,
-        ridge_points=rps,
-        hardware=hardware,
-        per_layer_points=points,
+        ridge_points=doc.ridge_points,
+        hardware=_profiles(path, doc.hardware),
+        per_layer_points=tuple(doc.per_layer_points),
         accuracy=accuracy,
-        out=Path(out) if out else None,
+        out=Path(doc.output) if doc.output else None,
     )
+
+
+def _models(doc: ConfigSchema) -> tuple[list[ModelRef], dict[str, float]]:
+    refs: list[ModelRef] = []
+    accuracy: dict[str, float] = {}
+    for i, item in enumerate(doc.models):
+        where = f"models[{i}]"
+        try:
+            ref = resolve(item.model, item.width, item.resolution, 1 if item.batch is None else item.batch)
+        except RoofsweepError as e:
+            raise _Fail(where, str(e)) from None
+        if item.label is not None:
+            ref = replace(ref, label=item.label)
+        if item.top1 is not None:
+            accuracy[ref.label] = item.top1
+        if any(r.label == ref.label for r in refs):
+            raise _Fail(where, f"model {ref.label} is listed twice (give one a 'label')")
+        refs.append(ref)
+    return refs, accuracy
+
+
+def _profiles(path: Path, hardware: list[str] | None) -> list[str] | None:
+    if not hardware:
+        return hardware
+    resolved = [_relative(path, h) for h in hardware]
+    from roofsweep.hardware import get_profile
+
+    names: dict[str, str] = {}
+    for raw_h, h in zip(hardware, resolved):
+        try:
+            p = get_profile(h)
+        except RoofsweepError as e:
+            raise _Fail("hardware", str(e)) from None
+        if p.name in names:
+            raise _Fail("hardware", f"profile '{p.name}' is listed twice ({names[p.name]} and {raw_h})")
+        names[p.name] = raw_h
+    return resolved
 
 
 def _relative(config: Path, spec: str) -> str:
@@ -244,33 +292,3 @@ def _relative(config: Path, spec: str) -> str:
     if spec.endswith((".yaml", ".yml")) and not Path(spec).is_absolute():
         return str((config.parent / spec).resolve())
     return spec
-
-
-def _num(path: Path, fieldname: str, v: Any) -> float | None:
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise _err(path, fieldname, f"must be a finite number, got {_short(v)}")
-    try:
-        x = float(v)
-    except OverflowError:
-        x = math.inf
-    if not math.isfinite(x):
-        raise _err(path, fieldname, f"must be a finite number, got {_short(v)}")
-    return x
-
-
-def _int(path: Path, fieldname: str, v: Any) -> int | None:
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise _err(path, fieldname, f"must be an integer, got {_short(v)}")
-    return v
-
-
-def _short(v: Any) -> str:
-    """A value for a one-line message: its repr, or its kind when that would be long."""
-    if isinstance(v, (int, float, str)) and not isinstance(v, bool):
-        text = repr(v) if not isinstance(v, int) or v.bit_length() < 200 else "a huge integer"
-        return text if len(text) <= 60 else _kind(v)
-    return repr(v) if isinstance(v, bool) or v is None else _kind(v)

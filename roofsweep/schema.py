@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
 
-from roofsweep.errors import did_you_mean, quote
+from roofsweep.errors import did_you_mean, one_line, quote
 from roofsweep.units import DTYPE_BYTES, UnitError, parse_quantity
 
 MAX_TEXT_CHARS = 4_000  # notes, sources, titles: free text, but not a novel
@@ -118,6 +118,29 @@ def text(value: object, *, allow_empty: bool = False, limit: int = MAX_TEXT_CHAR
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # free text keeps \t \n
+
+
+def line(value: object, limit: int = MAX_NAME_CHARS * 4) -> str:
+    """A one-line text field (names, titles, labels, paths): no control or line-break
+    characters - they would break a terminal line or send escape sequences."""
+    value = text(value, limit=limit)
+    m = _CONTROL.search(value)
+    if m:
+        raise fail(f"{quote(value)} holds the control character U+{ord(m.group()):04X}; remove it")
+    return value
+
+
+def free_text(value: object, limit: int = MAX_TEXT_CHARS) -> str:
+    """Notes and sources: tabs and newlines allowed, other control characters not."""
+    value = text(value, allow_empty=True, limit=limit)
+    m = _CONTROL_BUT_LAYOUT.search(value)
+    if m:
+        raise fail(f"holds the control character U+{ord(m.group()):04X}; remove it")
+    return value
+
+
 def choice(value: object, choices: Iterable[str], what: str) -> str:
     choices = tuple(choices)
     if isinstance(value, str) and value in choices:
@@ -150,6 +173,29 @@ def finite(x: float) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 
+# ------------------------------------------------------------------------------ model sizes
+MAX_WIDTH = 64.0  # width multiplier (the zoo publishes 0.25 .. 2)
+# Input elements x max(1, width)^2 at most 2.5e13: every LayerTable count (MACs, elements) then
+# fits int64 with room for ~3.7e5 MACs per input element (the zoo needs about 1e5).
+MAX_SIZE_PRODUCT = 2.5e13
+
+
+def check_model_size(name: str, label: str, width: float, input_shape: tuple[int, ...]) -> None:
+    """Refuse, before tracing, a width or an input whose counts would overflow int64."""
+    from roofsweep.errors import ModelBuildError
+
+    if not 0 < width <= MAX_WIDTH:
+        raise ModelBuildError(f"building {name} at width {width:g} failed: the width multiplier must be "
+                              f"from 0 to {MAX_WIDTH:g}")
+    elements = math.prod(int(d) for d in input_shape)
+    product = elements * max(1.0, width) ** 2
+    if product > MAX_SIZE_PRODUCT:
+        shown = "x".join(map(str, input_shape))
+        raise ModelBuildError(f"tracing {label} on input {shown[:80]} failed: too large to count (input "
+                              f"elements x width^2 = {product:.3g} > {MAX_SIZE_PRODUCT:g}, its MACs would "
+                              "overflow 64-bit counters); use a smaller batch, resolution or width")
+
+
 # ------------------------------------------------------------------------------ error lines
 def _path(loc: tuple) -> str:
     out = ""
@@ -173,10 +219,12 @@ def line_for(field: str, lines: dict[str, int]) -> int | None:
 
 
 def problems(exc: ValidationError, label: str, lines: dict[str, int], fields: Iterable[str],
-             required: dict[str, str] | None = None) -> list[str]:
+             required: dict[str, str] | None = None, nested: dict[str, Iterable[str]] | None = None) -> list[str]:
     """``FILE: FIELD: reason (line N)`` for every error of ``exc``: unknown fields first (with
-    did-you-mean against ``fields``), then missing ones, then the rest in schema order."""
+    did-you-mean against ``fields``, or ``nested[top-level field]`` below the top level), then
+    missing ones, then the rest in schema order."""
     fields = tuple(fields)
+    nested = nested or {}
     ranked: list[tuple[int, str]] = []
     for err in exc.errors(include_url=False):
         loc, kind = tuple(err["loc"]), err["type"]
@@ -185,7 +233,7 @@ def problems(exc: ValidationError, label: str, lines: dict[str, int], fields: It
         if kind == "extra_forbidden":
             key = str(loc[-1])
             parent = _path(loc[:-1])
-            choices = fields if len(loc) == 1 else (err.get("ctx") or {}).get("choices", ())
+            choices = fields if len(loc) == 1 else tuple(nested.get(str(loc[0]), ()))
             reason, rank = did_you_mean(key, choices, "field") if choices else f"unknown field {quote(key)}", 0
             field = key if len(loc) == 1 else f"{parent}.{key}"
         elif kind == "missing":
@@ -196,6 +244,6 @@ def problems(exc: ValidationError, label: str, lines: dict[str, int], fields: It
         else:  # a pydantic type check that no roofsweep validator words (defensive)
             reason, rank = f"{err['msg'].splitlines()[0][:200]}", 2
         suffix = f" (line {line})" if line else ""
-        ranked.append((rank, f"{label}: {field}: {reason}{suffix}"))
+        ranked.append((rank, f"{label}: {one_line(field, 100)}: {reason}{suffix}"))
     ranked.sort(key=lambda r: r[0])  # stable: schema order within each rank
     return [line for _, line in ranked]

@@ -7,13 +7,14 @@ and a sweep on a warm trace cache never imports torch.
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
 
 from roofsweep import __version__
 from roofsweep.cli.common import err_console
-from roofsweep.errors import RoofsweepError
+from roofsweep.errors import RoofsweepError, one_line
 
 class _Group(typer.core.TyperGroup):
     """Lists each command with its whole first sentence, wrapped, instead of cutting it at
@@ -71,12 +72,32 @@ def _terminate(signum, _frame) -> None:
     raise SystemExit(128 + signum)
 
 
+_STREAM_ERRNOS = {errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EFBIG, errno.EDQUOT}
+
+
 def main() -> None:
     import signal
 
+    from roofsweep.cli.common import flush_stdout, safe_streams
+
     signal.signal(signal.SIGTERM, _terminate)
+    safe_streams()
+    code: int | str | None = 0
     try:
         app()
     except RoofsweepError as e:  # raised outside a command (e.g. while parsing)
-        err_console.print(f"error: {e}", markup=False, highlight=False)
-        sys.exit(1)
+        err_console.print(f"error: {one_line(str(e))}", markup=False, highlight=False)
+        code = 1
+    except SystemExit as e:
+        code = e.code
+    except OSError as e:  # the output stream failed mid-command (/dev/full, a closed pipe)
+        if e.errno not in _STREAM_ERRNOS:
+            raise
+        flush_stdout()  # points stdout at /dev/null so the exit flush stays quiet
+        err_console.print(f"error: cannot write the output ({e.strerror or e})", markup=False, highlight=False)
+        code = 1
+    problem = flush_stdout()
+    if problem:
+        err_console.print(f"error: {problem}", markup=False, highlight=False)
+        code = 1 if code in (0, None) else code
+    sys.exit(code if code is not None else 1)

@@ -11,7 +11,7 @@ from enum import Enum
 import typer
 from rich.console import Console
 
-from roofsweep.errors import RoofsweepError
+from roofsweep.errors import RoofsweepError, one_line
 
 
 PIPE_WIDTH = 120  # columns of piped output when no terminal width is known
@@ -58,17 +58,52 @@ class Preset(str, Enum):
     paper = "paper"
 
 
+def _stderr_line(text: str) -> None:
+    """One line on stderr, whatever the stream's encoding; a stderr that cannot be written is
+    given up on silently (there is nowhere left to report to)."""
+    try:
+        err_console.print(text, markup=False, highlight=False, soft_wrap=True)
+    except (OSError, UnicodeError):
+        pass
+
+
 def fail(message: str, code: int = 1):
-    err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    _stderr_line(f"error: {one_line(message)}")
     raise typer.Exit(code)
 
 
 def warn(message: str) -> None:
-    err_console.print(f"warning: {message}", markup=False, highlight=False, soft_wrap=True)
+    _stderr_line(f"warning: {one_line(message)}")
 
 
 def info(message: str) -> None:
-    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+    _stderr_line(one_line(message, limit=4000))
+
+
+def safe_streams() -> None:
+    """Make stdout/stderr unable to raise ``UnicodeEncodeError``: characters the encoding lacks
+    (``PYTHONIOENCODING=ascii``, a non-UTF-8 path) are written as backslash escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a TextIOWrapper (tests capture it)
+            pass
+
+
+def flush_stdout() -> str | None:
+    """Flush stdout; the one-line reason when that fails (``/dev/full``, a closed pipe)."""
+    try:
+        sys.stdout.flush()
+        os.fstat(sys.stdout.fileno())
+    except ValueError:  # no file descriptor (captured by a test runner)
+        return None
+    except OSError as exc:
+        try:  # nothing more can be written there; keep the interpreter's exit flush quiet
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return f"cannot write to standard output ({exc.strerror or exc})"
+    return None
 
 
 def handle_errors(fn):
@@ -80,6 +115,8 @@ def handle_errors(fn):
             return fn(*a, **kw)
         except RoofsweepError as e:
             fail(str(e))
+        except UnicodeEncodeError as e:  # a stream that cannot show a character (guarded by safe_streams)
+            fail(f"output cannot be encoded as {e.encoding}; set PYTHONIOENCODING=utf-8")
         except KeyboardInterrupt:
             err_console.print("interrupted")
             raise typer.Exit(130) from None
@@ -99,7 +136,9 @@ def emit(df, fmt: Format, renderables=()) -> None:
 
     text = to_json(df) if fmt == Format.json else to_csv(df)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    sys.stdout.flush()
+    problem = flush_stdout()
+    if problem:
+        fail(problem)
 
 
 def interactive() -> bool:

@@ -74,6 +74,10 @@ def probe_cmd(
     from roofsweep.report.bundle import check_writable
     from roofsweep.report.terminal import profile_panel
 
+    from roofsweep.hardware.schema import validate_name
+
+    if name is not None:  # a bad name or output fails before a minute of measuring
+        validate_name(name, "--name")
     target = out
     if target is None or target.is_dir():  # a folder gets NAME.yaml, as write_profile does
         folder = user_profile_dir() if target is None else target

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from roofsweep.engine.costschema import ACCOUNTING_CHOICES, LATENCY_CHOICES, MAX_PAD_RGB, coerce  # noqa: F401
+from roofsweep.engine.costschema import ACCOUNTING_CHOICES, LATENCY_CHOICES, MAX_PAD_RGB, CostModelError, coerce  # noqa: F401
 from roofsweep.errors import ConfigError, did_you_mean
 from roofsweep.layertable import COMPUTE_OP_TYPES
 from roofsweep.units import DTYPE_BYTES
@@ -147,7 +147,7 @@ def with_overrides(cm: CostModel, **overrides: Any) -> CostModel:
     names = _field_names()
     for key in overrides:
         if key not in names:
-            raise ConfigError(did_you_mean(key, names, "cost-model setting"))
+            raise CostModelError(key, did_you_mean(key, names, "cost-model setting"))
     if not overrides:
         return cm
     new = dataclasses.replace(cm, **overrides)

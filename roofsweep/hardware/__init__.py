@@ -18,6 +18,7 @@ from roofsweep.hardware.discovery import (
     get_profile,
     list_profiles,
     profile_dirs,
+    skipped_profile_notes,
     user_profile_dir,
 )
 from roofsweep.hardware.loader import (
@@ -49,6 +50,7 @@ __all__ = [
     "profile_from_yaml",
     "profile_to_dict",
     "profile_to_yaml",
+    "skipped_profile_notes",
     "user_profile_dir",
     "validate_file",
     "write_profile",

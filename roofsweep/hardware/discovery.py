@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import platformdirs
 
-from roofsweep.errors import ProfileError, did_you_mean
+from roofsweep.errors import ProfileError, did_you_mean, one_line
 from roofsweep.hardware.loader import analyse_file, load_profile
 from roofsweep.hardware.profile import HardwareProfile
 
@@ -79,6 +79,18 @@ class Discovery:
 
     def names(self) -> list[str]:
         return [p.name for p in self.profiles]
+
+    def skipped_notes(self) -> list[str]:
+        """One line per broken file, saying it was skipped and - when its file name is the name
+        of a profile that did load from a later folder - which profile is used in its place."""
+        winners = {e.profile.name: e for e in self.entries if e.active}
+        notes = []
+        for bad in self.broken:
+            instead = winners.get(bad.path.stem)
+            what = (f"the {instead.origin} profile '{instead.profile.name}' ({instead.path}) is used instead"
+                    if instead is not None else "no profile of that name is used")
+            notes.append(one_line(f"{bad.path}: skipped, it does not load ({_reason(bad)}); {what}"))
+        return notes
 
 
 # ------------------------------------------------------------------------------ folders
@@ -182,6 +194,18 @@ def discover() -> Discovery:
                 winners[profile.name] = file
             entries.append(ProfileEntry(profile, d.origin, file, shadowed_by=winner))
     return Discovery(tuple(dirs), tuple(entries), tuple(broken), tuple(problems))
+
+
+def _reason(bad: BrokenFile) -> str:
+    first = bad.problems[0] if bad.problems else "unreadable"
+    prefix = f"{bad.path}: "
+    first = first[len(prefix):] if first.startswith(prefix) else first
+    return first[:160] + ("..." if len(first) > 160 else "")
+
+
+def skipped_profile_notes() -> list[str]:
+    """``discover().skipped_notes()``: what an all-profile sweep must say about broken files."""
+    return discover().skipped_notes()
 
 
 def list_profiles() -> list[HardwareProfile]:

@@ -26,10 +26,20 @@ NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
 
 def check_name(value: object) -> str:
     """A profile name: a lower-case slug of at most 64 characters."""
-    name = S.text(value, limit=S.MAX_NAME_CHARS)
+    name = S.line(value, limit=S.MAX_NAME_CHARS)
     if not NAME_RE.fullmatch(name):
         raise S.fail(f"must be a lower-case slug matching [a-z0-9][a-z0-9._-]*, got {S.quote(name)}")
     return name
+
+
+def validate_name(name: object, where: str = "name") -> str:
+    """``check_name`` for callers outside a document: ``ProfileError("<where>: <reason>")``."""
+    from roofsweep.errors import ProfileError
+
+    try:
+        return check_name(name)
+    except PydanticCustomError as exc:
+        raise ProfileError(f"{where}: {exc.message()}") from None
 
 
 def _kind(value: object) -> str:
@@ -155,7 +165,7 @@ def _optional(fn):
 
 
 Quantity = {q: Annotated[float, _v(lambda v, q=q: S.quantity(v, q))] for q in S.UNIT_KIND}
-Str = Annotated[str, _v(lambda v: S.text(v))]
+Str = Annotated[str, _v(lambda v: S.free_text(S.text(v)))]
 DtypeKey = Annotated[str, _v(_dtype_key)]
 
 
@@ -207,7 +217,7 @@ class ProfileSchema(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Annotated[str, _v(check_name)]
-    display_name: Annotated[str | None, _v(lambda v: S.text(v, limit=S.MAX_NAME_CHARS * 4))] = None
+    display_name: Annotated[str | None, _v(lambda v: S.line(v, limit=S.MAX_NAME_CHARS * 4))] = None
     kind: Annotated[str, _v(_kind)]
     default_dtype: Annotated[str, _v(S.dtype)]
     peak_macs_per_s: Annotated[dict[DtypeKey, Quantity["peak_macs_per_s"]] | None,
@@ -218,7 +228,7 @@ class ProfileSchema(BaseModel):
     onchip_memory: Annotated[float | None, _optional(lambda v: S.quantity(v, "onchip_bytes"))] = None
     onchip_bytes: Annotated[float | None, _optional(lambda v: S.quantity(v, "onchip_bytes"))] = None
     sources: Annotated[list[Str], BeforeValidator(_strings("where the figures come from"))] = []
-    notes: Annotated[str, _v(lambda v: "" if v is None else S.text(v, allow_empty=True))] = ""
+    notes: Annotated[str, _v(lambda v: "" if v is None else S.free_text(v))] = ""
     estimated: Annotated[list[Str], BeforeValidator(_strings("field paths"))] = []
     measured: Annotated[MeasuredSchema | None, BeforeValidator(_measured)] = None
     calibration: Annotated[Any, _v(_calibration)] = None

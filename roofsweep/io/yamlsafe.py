@@ -69,10 +69,7 @@ def _check_graph(root: yaml.Node, limits: YamlLimits, label: str) -> None:
     while stack:
         node, depth = stack.pop()
         count += 1
-        if id(node) in seen_ids:
-            aliases += 1
-            if aliases > limits.max_aliases:
-                raise YamlInputError(label, "document", f"more than {limits.max_aliases:,} YAML aliases; refused")
+        aliases += id(node) in seen_ids
         if count > limits.max_nodes:
             raise YamlInputError(label, "document", f"more than {limits.max_nodes:,} YAML nodes "
                                  "(counting alias expansions); refused")
@@ -93,6 +90,8 @@ def _check_graph(root: yaml.Node, limits: YamlLimits, label: str) -> None:
                                          f"(first at line {keys[key.value]})", _line(key))
                 keys[key.value] = _line(key)
             stack += [(value, depth + 1), (key, depth + 1)]
+    if aliases > limits.max_aliases:  # after the walk, so an alias bomb is named as one
+        raise YamlInputError(label, "document", f"more than {limits.max_aliases:,} YAML aliases; refused")
 
 
 def _field_lines(root: yaml.Node) -> dict[str, int]:

@@ -2,7 +2,8 @@
 
 Everything is built in a hidden temporary sibling of the target (same filesystem), then renamed
 into place. An existing report is never partly overwritten: without ``force`` the new one goes
-to a timestamped sibling (``report-20250101-120000``, then ``-2``, ``-3``...); with ``force``
+to a timestamped sibling (``report-20250101-120000``, then ``-2``, ``-3``...); a non-empty
+folder that is not a roofsweep report is refused (no sibling next to ``~`` or ``/proc``); with ``force``
 the old folder is renamed aside, the new one renamed in, and only then the old one deleted -
 and only if the old folder is a roofsweep report (it carries the marker file
 ``.roofsweep-report`` every report gets): ``--force`` never deletes a folder roofsweep did not
@@ -60,10 +61,13 @@ def _out_path(out_dir: str | os.PathLike, what: str) -> Path:
     try:
         raw = os.fspath(out_dir)
         out = Path(raw).expanduser().absolute()
-        os.fsencode(out)  # a path the filesystem cannot take (lone surrogates, NUL) fails here
         if "\0" in str(out):
-            raise ValueError("embedded NUL")
-    except (ValueError, UnicodeError, RuntimeError) as exc:  # RuntimeError: ~unknown-user
+            raise ValueError("it holds a NUL character")
+        str(out).encode("utf-8")  # undecodable bytes (surrogate escapes) cannot be named in the report
+    except UnicodeEncodeError:
+        raise OutputError(f"cannot write {what} to {quote(os.fsdecode(out_dir))}: the path is not valid UTF-8; "
+                          "choose a UTF-8 name") from None
+    except (ValueError, RuntimeError) as exc:  # RuntimeError: ~unknown-user
         raise OutputError(f"cannot write {what} to {quote(str(out_dir))}: not a usable path ({exc})") from None
     if out.parent == out:
         raise OutputError(f"cannot write {what} to '{out}': the filesystem root cannot be a {what} folder")
@@ -87,9 +91,11 @@ def check_writable(out_dir: str | os.PathLike, what: str = "report", folder: boo
         raise OutputError(f"cannot write {what} to '{out}': it is a folder, not a file")
     if not folder and exists and not out.is_file():  # /dev/null, a FIFO: never replaced by a file
         raise OutputError(f"cannot write {what} to '{out}': it exists and is not a regular file")
-    if folder and is_dir and _not_empty(out, what) and force and not is_report(out):
-        raise OutputError(f"--force replaces only a roofsweep report; '{out}' is a folder roofsweep did not "
-                          "write (choose another --out)")
+    if folder and is_dir and _not_empty(out, what) and not is_report(out):
+        # never a sibling of someone's folder (`--out ~`, `--out /proc`), never a replacement
+        lead = "--force replaces only a roofsweep report; " if force else f"cannot write {what} to '{out}': "
+        raise OutputError(f"{lead}'{out}' is a folder roofsweep did not write (choose a new or empty --out, "
+                          "or an earlier report)")
     parent = out.parent
     base = _nearest_existing(parent)
     if not base.is_dir():

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -87,16 +86,11 @@ def store(ref, result: TraceResult) -> None:
     path = cache_path(ref)
     if path is None:
         return
+    from roofsweep.io import write_file_atomic
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(result.to_json())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file_atomic(path, result.to_json())
     except OSError:
         pass  # a read-only cache folder only costs speed
 

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from roofsweep.errors import ModelBuildError, UnknownModelError, did_you_mean
+from roofsweep.schema import check_model_size
 
 MNV4_PAPER = "MobileNetV4 paper (Qin et al., arXiv:2404.10518, ECCV 2024), Table 6"
 MNV4_PAPER_V3 = "MobileNetV4 paper (Qin et al., arXiv:2404.10518), section 7.1 (retrained MobileNetV3-Large)"
@@ -209,6 +210,7 @@ def resolve(
         else:
             batch, input_shape = _shape_and_batch(spec, input_shape, batch, resolution)
         label = spec if input_shape[-1] == 224 or len(input_shape) != 4 else f"{spec}@{input_shape[-1]}"
+        check_model_size(spec, label, 1.0, input_shape)
         return ModelRef(spec, 1.0, input_shape[-1], batch, tuple(input_shape), label, "external", spec)
 
     entry, name_width = lookup(spec)
@@ -232,6 +234,7 @@ def resolve(
         label += f"-{_fmt_width(w)}"
     if r != entry.default_resolution:
         label += f"@{r}"
+    check_model_size(entry.name, label, w, (batch, 3, r, r))
     top = entry.top1_at(w) if r == entry.default_resolution else None
     display = entry.display_name + ("" if math.isclose(w, 1.0) else f"-{_fmt_width(w)}")
     return ModelRef(
