@@ -11,6 +11,8 @@ import math
 import pandas as pd
 from matplotlib.figure import Figure
 
+from roofsweep.analysis import profile_duplicates
+from roofsweep.engine.sweep import points_by_ridge_point
 from roofsweep.report import plots
 from roofsweep.report.data import ReportData
 from roofsweep.units import fmt_bytes, fmt_intensity, fmt_macs
@@ -27,13 +29,13 @@ def distinct_profile_points(analysis) -> list[str]:
     ps = analysis.profile_sweep
     if not len(ps):
         return []
-    rp_keys = {_rate_key(r) for _, r in analysis.rp_sweep.drop_duplicates("point").iterrows()}
-    first = ps.drop_duplicates("point").sort_values("ridge_point", kind="stable")
-    return [str(r["point"]) for _, r in first.iterrows() if _rate_key(r) not in rp_keys]
+    same = _same_as(analysis)
+    return [p for p in points_by_ridge_point(ps) if p not in same]
 
 
-def _rate_key(row) -> tuple:
-    return (str(row.get("dtype", "")), float(row["peak_macs_per_s"]), float(row["bandwidth_bytes_per_s"]))
+def _same_as(analysis) -> dict[str, str]:
+    same = getattr(analysis, "same_as", None)  # an Analysis holds it; other namespaces may not
+    return dict(same) if same is not None else profile_duplicates(analysis.rp_sweep, analysis.profile_sweep)
 
 
 def _duplicates_note(analysis, kept: list[str]) -> str:
@@ -110,7 +112,7 @@ def _rooflines(analysis, model: str, points: list[str]) -> Figure | None:
 def build_report(analysis, command: str, title: str | None = None,
                  chosen_profiles: bool = False) -> tuple[ReportData, dict[str, Figure]]:
     models = [m.label for m in analysis.models]
-    sweep = pd.concat([analysis.rp_sweep, analysis.profile_sweep], ignore_index=True)
+    sweep = analysis.rows
     figures: dict[str, Figure] = {}
     captions: dict[str, str] = {}
 
@@ -175,14 +177,7 @@ def build_report(analysis, command: str, title: str | None = None,
             figures[f"roofline_{m}"] = rf
             captions[f"roofline_{m}"] = f"Each layer of {m} on the roofline of each point (memory-only layers omitted)."
 
-    summary: list[tuple[str, str]] = [("cost model", f"{analysis.cost_model.name}: {analysis.cost_model.description}")]
-    from roofsweep.analysis import totals
-
-    for m in analysis.models:
-        t = totals(m, analysis.cost_model)
-        summary.append((m.label, f"{fmt_macs(t['macs'])}, {m.trace.params:,} params, weights {fmt_bytes(t['weight_bytes'])}, "
-                                 f"activations {fmt_bytes(t['activation_bytes'])} ({t['dtype']}), "
-                                 f"mean intensity {fmt_intensity(t['intensity_macs_per_byte'])}"))
+    summary = _summary(analysis)
     # Per-layer tables (HTML and layers/*.csv): every point for one model; for several models the
     # ridge points and the profiles the user chose - all ~20 shipped profiles x N models would
     # make a page of many megabytes (the sweep.csv still has every model on every profile).
@@ -199,5 +194,21 @@ def build_report(analysis, command: str, title: str | None = None,
         notes=list(analysis.notes),
         models=models,
         profiles=[p.name for p in analysis.profiles],
+        frontier_share=analysis.frontier_share,
+        totals=analysis.totals,
+        dominant=analysis.dominant,
+        same_as=dict(analysis.same_as),
     )
     return report, figures
+
+
+def _summary(analysis) -> list[tuple[str, str]]:
+    """The run summary rows: the cost model, then each model's totals (read from the analysis)."""
+    cm = analysis.cost_model
+    summary: list[tuple[str, str]] = [("cost model", f"{cm.name}: {cm.description}")]
+    for m in analysis.models:
+        t = analysis.totals.loc[m.label]
+        summary.append((m.label, f"{fmt_macs(t['macs'])}, {m.trace.params:,} params, weights {fmt_bytes(t['weight_bytes'])}, "
+                                 f"activations {fmt_bytes(t['activation_bytes'])} ({t['dtype']}), "
+                                 f"mean intensity {fmt_intensity(t['intensity_macs_per_byte'])}"))
+    return summary
