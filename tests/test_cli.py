@@ -610,3 +610,10 @@ def test_help_reads_well():
         text = run(*cmd, "--help").stdout
         options = text.split("Options:")[1]
         assert "<list[str]>" not in options and "<str>" not in options and "<int>" not in options, cmd
+
+
+def test_preset_choices_are_the_engines():
+    from roofsweep.cli.common import Preset
+    from roofsweep.engine.costmodel import PRESETS
+
+    assert [p.value for p in Preset] == list(PRESETS)
