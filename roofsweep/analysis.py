@@ -133,6 +133,20 @@ def load_models(
     return out
 
 
+def zoo_table(use_cache: bool = True, progress: Callable[[ModelRef], None] | None = None) -> pd.DataFrame:
+    """The zoo, one row per entry at its default width and resolution: ``name``,
+    ``display_name``, ``family``, ``resolution``, ``macs``, ``params``, ``top1``,
+    ``top1_source``, ``aliases`` (comma-separated); traced or loaded from the cache."""
+    from roofsweep.zoo.registry import ZOO
+
+    results = load_models([resolve(name) for name in ZOO], use_cache=use_cache, progress=progress)
+    rows = [{"name": e.name, "display_name": e.display_name, "family": e.family, "resolution": e.default_resolution,
+             "macs": int(r.trace.macs), "params": int(r.trace.params), "top1": r.ref.top1,
+             "top1_source": r.ref.top1_source, "aliases": ", ".join(e.aliases)}
+            for e, r in zip(ZOO.values(), results)]
+    return pd.DataFrame(rows)
+
+
 def model_meta(models: Sequence[ModelResult]) -> pd.DataFrame:
     rows = [
         {

@@ -255,8 +255,6 @@ class CompareTable:
             part = f"points {k + 1}/{len(runs)}"
             head = self.title if len(runs) == 1 else (
                 f"{self.title} ({part})" if k == 0 and self.title else f"({part})")
-            if k:
-                yield Text("")
             yield self.table(run, title=head, share=last, caption=None)
         if self.caption:  # the notes wrap at the console's width, below the last part
             yield Text(self.caption)
