@@ -199,7 +199,7 @@ def analyze(
     """
     from roofsweep.engine.pareto import frontier, frontier_share
     from roofsweep.engine.sweep import (MAX_GRID_POINTS, CostCache, per_layer_at, profile_point,
-                                        ridge_point_grid, sweep_profiles, sweep_ridge_points)
+                                        ridge_point_grid, rp_label, sweep_profiles, sweep_ridge_points)
 
     cm = cost_model_from(preset, overrides)
     rps = ridge_point_grid(ridge_points)
@@ -224,7 +224,7 @@ def analyze(
     share = frontier_share(rp_curve[rp_curve["ridge_point"] > 0], scale="log")
     costed = costs.costed(cm, cm.resolve_dtype(None), cm.onchip_capacity(None))
     same = profile_duplicates(rp_sweep, profile_sweep)
-    layer_points = list(dict.fromkeys(per_layer.loc[per_layer["hardware"] == "", "point"]))
+    layer_points = list(dict.fromkeys(rp_label(float(ridge_point_grid(p)[0])) for p in rp_points))
     return Analysis(
         models=results,
         cost_model=cm,
@@ -337,6 +337,8 @@ def model_totals(costed: pd.DataFrame, models: Sequence[ModelResult] = ()) -> pd
     ``layers``, ``dtype`` (from the table's attrs) and ``params`` (from ``models``; NaN if absent)."""
     g = costed.assign(layers=1).groupby("model", sort=False)
     out = g[["macs", "weight_bytes", "activation_bytes", "layers"]].sum().astype(np.float64)
+    if models:  # every model gets a row, one with no layers too (all zeros)
+        out = out.reindex(list(dict.fromkeys([*out.index, *(m.label for m in models)])), fill_value=0.0)
     out["bytes"] = out["weight_bytes"] + out["activation_bytes"]
     b = out["bytes"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):

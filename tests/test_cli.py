@@ -617,3 +617,10 @@ def test_preset_choices_are_the_engines():
     from roofsweep.engine.costmodel import PRESETS
 
     assert [p.value for p in Preset] == list(PRESETS)
+
+
+def test_sweep_table_of_a_model_without_layers():
+    # used to fail with KeyError: the totals had no row for a model with no layers
+    r = run("sweep", "-m", "torch.nn:Identity", "--input-shape", "1x3x8x8", "-H", "pixel6-cpu", "--no-report")
+    assert r.exit_code == 0, r.output
+    assert "MACs only" in r.stdout and "pixel6-cpu" in r.stdout
