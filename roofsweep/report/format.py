@@ -69,6 +69,12 @@ def latency_label(row) -> str:
     return str(v) if isinstance(v, str) and v else BOUND
 
 
+# ------------------------------------------------------------------------ tables
+def plain_table(title: str | None = None, **kw) -> Table:
+    """The terminal's table style: a heavy rule under the header, no outer box."""
+    return Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left", pad_edge=False, **kw)
+
+
 # ------------------------------------------------------------------------ fitting table
 @dataclass
 class Col:
@@ -134,5 +140,5 @@ def rendered_width(console, renderable) -> int:
     return Measurement.get(console, console.options.update(max_width=10**6), renderable).maximum
 
 
-__all__ = ["Col", "FitTable", "num", "fmt_g", "fmt_top1", "model_label", "macs_only_label",
+__all__ = ["Col", "FitTable", "plain_table", "num", "fmt_g", "fmt_top1", "model_label", "macs_only_label",
            "sweep_held_text", "latency_label", "rendered_width", "MISSING", "FRONTIER_MARK", "BOUND"]
