@@ -606,10 +606,10 @@ def test_help_reads_well():
     top = run("--help").stdout.split("Commands:")[1]
     assert "..." not in top  # descriptions whole, wrapped
     assert "frontier share." in top
-    for cmd in (("sweep",), ("compare",), ("layers",), ("hardware", "show")):
+    for cmd in (("sweep",), ("compare",), ("run",), ("layers",), ("hardware", "show"), ("hardware", "validate")):
         text = run(*cmd, "--help").stdout
-        options = text.split("Options:")[1]
-        assert "<list[str]>" not in options and "<str>" not in options and "<int>" not in options, cmd
+        assert "<list[" not in text and "<str>" not in text and "<int>" not in text and "<path>" not in text, cmd
+    assert "MODEL...  Models to compare" in run("compare", "--help").stdout
 
 
 def test_preset_choices_are_the_engines():

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import typer
 
-from roofsweep.cli import _Group, app
+from roofsweep.cli import Command, Group, app
 from roofsweep.cli.common import Format, console, emit, err_console, handle_errors, warn
 
 hw_app = typer.Typer(
-    cls=_Group,
+    cls=Group,
     help="Hardware profiles: list, show, validate. Example: roofsweep hardware show pixel6-cpu",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -41,7 +41,7 @@ def list_cmd(fmt: Format = typer.Option(Format.table, "--format", "-f", help="ta
         err_console.print(f"searched: {dirs}", markup=False, highlight=False, soft_wrap=True)
 
 
-@hw_app.command("show")
+@hw_app.command("show", cls=Command)
 @handle_errors
 def show_cmd(
     name: str = typer.Argument(..., metavar="NAME", help="Profile name or path to a YAML file."),
@@ -59,7 +59,7 @@ def show_cmd(
     emit(profile_dtype_rows(p), fmt, [profile_panel(p)])
 
 
-@hw_app.command("validate")
+@hw_app.command("validate", cls=Command)
 @handle_errors
 def validate_cmd(files: list[Path] = typer.Argument(..., metavar="FILE...", help="Profile YAML files to check.")) -> None:
     """Check profile files; print every problem as FILE: FIELD: REASON. Exit 1 if any.

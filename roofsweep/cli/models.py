@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from roofsweep.cli import app
+from roofsweep.cli import Command, app
 from roofsweep.cli.common import Format, console, emit, handle_errors, progress, warn
 
 MODEL_HELP = (
@@ -49,7 +49,7 @@ def models_cmd(
     emit(df, fmt, [models_table(df.drop(columns=["top1_source"]))])
 
 
-@app.command("layers")
+@app.command("layers", cls=Command)
 @handle_errors
 def layers_cmd(
     model: str = typer.Option(..., "--model", "-m", metavar="MODEL", help=MODEL_HELP),
