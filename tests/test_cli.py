@@ -624,3 +624,20 @@ def test_sweep_table_of_a_model_without_layers():
     r = run("sweep", "-m", "torch.nn:Identity", "--input-shape", "1x3x8x8", "-H", "pixel6-cpu", "--no-report")
     assert r.exit_code == 0, r.output
     assert "MACs only" in r.stdout and "pixel6-cpu" in r.stdout
+
+
+def test_piped_output_takes_the_terminals_width(monkeypatch):
+    from roofsweep.cli import common
+
+    monkeypatch.setenv("COLUMNS", "77")
+    assert common.terminal_width() == 77
+    monkeypatch.delenv("COLUMNS")
+    monkeypatch.setattr(common.os, "get_terminal_size", lambda fd: os.terminal_size((93, 40)))
+    assert common.terminal_width() == 93  # stdout piped, but stderr/stdin are the terminal
+
+    def no_terminal(fd):
+        raise OSError("not a terminal")
+
+    monkeypatch.setattr(common.os, "get_terminal_size", no_terminal)
+    assert common.terminal_width() is None  # a file or CI: PIPE_WIDTH columns
+    assert common.PIPE_WIDTH == 120
