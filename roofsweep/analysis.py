@@ -133,6 +133,20 @@ def load_models(
     return out
 
 
+def zoo_table(use_cache: bool = True, progress: Callable[[ModelRef], None] | None = None) -> pd.DataFrame:
+    """The zoo, one row per entry at its default width and resolution: ``name``,
+    ``display_name``, ``family``, ``resolution``, ``macs``, ``params``, ``top1``,
+    ``top1_source``, ``aliases`` (comma-separated); traced or loaded from the cache."""
+    from roofsweep.zoo.registry import ZOO
+
+    results = load_models([resolve(name) for name in ZOO], use_cache=use_cache, progress=progress)
+    rows = [{"name": e.name, "display_name": e.display_name, "family": e.family, "resolution": e.default_resolution,
+             "macs": int(r.trace.macs), "params": int(r.trace.params), "top1": r.ref.top1,
+             "top1_source": r.ref.top1_source, "aliases": ", ".join(e.aliases)}
+            for e, r in zip(ZOO.values(), results)]
+    return pd.DataFrame(rows)
+
+
 def model_meta(models: Sequence[ModelResult]) -> pd.DataFrame:
     rows = [
         {
@@ -186,7 +200,7 @@ def analyze(
     from roofsweep.hardware import skipped_profile_notes
     from roofsweep.engine.pareto import frontier, frontier_share
     from roofsweep.engine.sweep import (MAX_GRID_POINTS, CostCache, per_layer_at, profile_point,
-                                        ridge_point_grid, sweep_profiles, sweep_ridge_points)
+                                        ridge_point_grid, rp_label, sweep_profiles, sweep_ridge_points)
 
     cm = cost_model_from(preset, overrides)
     rps = ridge_point_grid(ridge_points)
@@ -211,7 +225,7 @@ def analyze(
     share = frontier_share(rp_curve[rp_curve["ridge_point"] > 0], scale="log")
     costed = costs.costed(cm, cm.resolve_dtype(None), cm.onchip_capacity(None))
     same = profile_duplicates(rp_sweep, profile_sweep)
-    layer_points = list(dict.fromkeys(per_layer.loc[per_layer["hardware"] == "", "point"]))
+    layer_points = list(dict.fromkeys(rp_label(float(ridge_point_grid(p)[0])) for p in rp_points))
     return Analysis(
         models=results,
         cost_model=cm,
@@ -325,6 +339,8 @@ def model_totals(costed: pd.DataFrame, models: Sequence[ModelResult] = ()) -> pd
     ``layers``, ``dtype`` (from the table's attrs) and ``params`` (from ``models``; NaN if absent)."""
     g = costed.assign(layers=1).groupby("model", sort=False)
     out = g[["macs", "weight_bytes", "activation_bytes", "layers"]].sum().astype(np.float64)
+    if models:  # every model gets a row, one with no layers too (all zeros)
+        out = out.reindex(list(dict.fromkeys([*out.index, *(m.label for m in models)])), fill_value=0.0)
     out["bytes"] = out["weight_bytes"] + out["activation_bytes"]
     b = out["bytes"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -462,3 +462,183 @@ def test_config_hardware_may_be_one_name(tmp_path):
     assert load_experiment(cfg).hardware is None
     cfg.write_text("models: [mnv2]\n")
     assert load_experiment(cfg).hardware == []
+
+
+# ------------------------------------------------------------ terminal width, scriptable output
+FIT_COMMANDS = [
+    ("models",),
+    ("layers", "-m", "mnv4-hybrid-m"),
+    ("sweep", "-m", "mnv4-conv-m", "--no-report"),
+    ("sweep", "-m", "mnv4-conv-m", "--preset", "paper", "--no-report"),
+    ("compare", "mnv2", "mnv3-large", "mnv4-conv-s", "mnv4-hybrid-m", "--no-report"),
+    ("hardware", "list"),
+    ("hardware", "show", "pixel6-cpu"),
+]
+
+
+@pytest.fixture
+def console_width():
+    from roofsweep.cli.common import console
+
+    before = console.width
+
+    def set_width(w: int) -> None:
+        console.width = w
+
+    yield set_width
+    console.width = before
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("cmd", FIT_COMMANDS, ids=" ".join)
+def test_command_output_fits_the_terminal(cmd, width, console_width):
+    console_width(width)
+    r = run(*cmd)
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert max(len(ln.rstrip()) for ln in lines) <= width
+    assert "…" not in r.stdout
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_layers_rows_are_whole_lines(width, console_width):
+    console_width(width)
+    layers = json.loads(run("layers", "-m", "mnv4-hybrid-m", "-f", "json").stdout)["layers"]
+    out = run("layers", "-m", "mnv4-hybrid-m").stdout.splitlines()
+    for row in layers:  # each layer: one line holding its index, whole name and op type
+        hits = [ln for ln in out if f" {row['name']} " in f" {ln} " and row["op_type"] in ln]
+        assert len(hits) == 1, row["name"]
+    rows = [i for i, ln in enumerate(out) if ln.strip()[:1].isdigit()]
+    assert rows == list(range(rows[0], rows[0] + len(layers)))  # no blank lines after rows
+
+
+def test_sweep_table_is_honest_about_what_it_sweeps():
+    out = run("sweep", "-m", "mnv3-small", "--preset", "paper", "--no-report").stdout
+    assert "bandwidth fixed at 40 GB/s" in out and "MACs only (200 GMAC/s, memory free)" in out
+    rp_part, hw_part = out.split("Hardware profiles")
+    assert "RP 2 " not in rp_part  # not in the default grid any more
+    assert "paper-rp5-slow-cpu" in rp_part and "paper-rp5-slow-cpu" not in hw_part
+    assert "pixel6-cpu" in hw_part and "pixel6-cpu" not in rp_part
+    assert [ln for ln in hw_part.splitlines() if ln.startswith("pixel6-cpu") and "bound" in ln]
+
+
+def test_json_rows_say_what_the_latency_is_and_carry_the_frontier_share():
+    r = run("compare", "mnv2", "mnv3-large", "mnv4-conv-s", "-H", "pixel6-cpu", "-H", "paper-rp5-slow-cpu",
+            "--ridge-points", "0,5,500", "-f", "json")
+    rows = json.loads(r.stdout)
+    assert {x["latency_is"] for x in rows} == {"bound"}
+    assert {x["same_as"] for x in rows if x["point"] == "paper-rp5-slow-cpu"} == {"RP 5"}
+    assert {x["same_as"] for x in rows if x["point"] != "paper-rp5-slow-cpu"} == {""}
+    share = {x["model"]: x["frontier_share"] for x in rows}
+    assert set(share) == {"mnv2", "mnv3-large", "mnv4-conv-s"}
+    assert all(0 <= v <= 1 for v in share.values())
+    assert share["mnv4-conv-s"] == 1.0  # fewest MACs and bytes of the three at 73.8 %: always on the frontier
+    csv = run("compare", "mnv2", "mnv4-conv-s", "-H", "pixel6-cpu", "--ridge-points", "5", "-f", "csv").stdout
+    assert {"latency_is", "same_as", "frontier_share"} <= set(csv.splitlines()[0].split(","))
+
+
+def test_json_and_csv_write_no_files_unless_out_is_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for fmt in ("json", "csv"):
+        assert run("sweep", "-m", "mnv3-small", "--ridge-points", "5", "-H", "pixel6-cpu", "-f", fmt).exit_code == 0
+        assert run("compare", "mnv2", "mnv3-small", "--ridge-points", "5", "-H", "pixel6-cpu", "-f", fmt).exit_code == 0
+    assert list(tmp_path.iterdir()) == []
+    r = run("sweep", "-m", "mnv3-small", "--ridge-points", "5", "-H", "pixel6-cpu", "-f", "json", "--out", "rep")
+    assert r.exit_code == 0 and json.loads(r.stdout)
+    summary = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    assert "frontier_share" in summary
+
+
+def test_default_reports_keep_a_latest_link(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ("sweep", "-m", "mnv3-small", "--ridge-points", "5", "-H", "pixel6-cpu")
+    first, second = run(*args), run(*args)
+    assert first.exit_code == 0 and second.exit_code == 0, second.output
+    latest = tmp_path / "roofsweep-reports" / "latest"
+    assert latest.is_symlink()
+    written = [p for p in (tmp_path / "roofsweep-reports").iterdir() if p.name != "latest"]
+    assert len(written) == 2  # the first report is kept
+    newest = second.stderr.replace("\n", "").split("report: ")[-1].strip()
+    assert latest.resolve() == Path(newest).parent.resolve()
+    assert (latest / "index.html").is_file()
+
+
+def test_compare_takes_accuracies_for_users_models(tmp_path):
+    csv = tmp_path / "acc.csv"
+    csv.write_text("model,top1,note\ntests._tiny_models:tiny,61.5,mine\n")
+    r = run("compare", "tests._tiny_models:tiny", "tests._tiny_models:linear_only", "--input-shape", "1x3x8x8",
+            "--accuracies", str(csv), "--top1", "tests._tiny_models:linear_only=55", "--ridge-points", "5",
+            "--hardware", "pixel6-cpu", "-f", "json")
+    assert r.exit_code == 0, r.output
+    top1 = {x["model"]: x["top1"] for x in json.loads(r.stdout)}
+    # named as typed; the rows carry the label (the spec and its resolution)
+    assert top1 == {"tests._tiny_models:tiny@8": 61.5, "tests._tiny_models:linear_only@8": 55.0}
+    # --top1 overrides the zoo's published figure, by label or as typed
+    rows = json.loads(run("compare", "mnv2", "mnv3-small", "--top1", "mnv2=70", "--ridge-points", "5",
+                          "-H", "pixel6-cpu", "-f", "json").stdout)
+    assert {x["model"]: x["top1"] for x in rows} == {"mnv2": 70.0, "mnv3-small": 67.5}
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--top1", "mnv9=70"], "mnv9"),
+        (["--top1", "mnv2=abc"], "'abc'"),
+        (["--top1", "mnv2=170"], "(0, 100]"),
+        (["--top1", "70"], "NAME=ACC"),
+        (["--accuracies", "missing.csv"], "missing.csv"),
+    ],
+)
+def test_bad_accuracies_are_one_line(args, needle):
+    assert_one_line_error(run("compare", "mnv2", "mnv3-small", "--no-report", *args), needle)
+
+
+def test_bad_accuracies_file_names_the_line(tmp_path):
+    f = tmp_path / "acc.csv"
+    f.write_text("name,acc\nmnv2,70\n")
+    assert_one_line_error(run("compare", "mnv2", "mnv3-small", "--no-report", "--accuracies", str(f)),
+                          "acc.csv", "model,top1")
+    f.write_text("model,top1\nmnv2,70\nmnv3-small,x\n")
+    assert_one_line_error(run("compare", "mnv2", "mnv3-small", "--no-report", "--accuracies", str(f)),
+                          "acc.csv: line 3", "'x'")
+
+
+def test_help_reads_well():
+    top = run("--help").stdout.split("Commands:")[1]
+    assert "..." not in top  # descriptions whole, wrapped
+    assert "frontier share." in top
+    for cmd in (("sweep",), ("compare",), ("run",), ("layers",), ("hardware", "show"), ("hardware", "validate")):
+        text = run(*cmd, "--help").stdout
+        assert "<list[" not in text and "<str>" not in text and "<int>" not in text and "<path>" not in text, cmd
+    assert "MODEL...  Models to compare" in run("compare", "--help").stdout
+
+
+def test_preset_choices_are_the_engines():
+    from roofsweep.cli.common import Preset
+    from roofsweep.engine.costmodel import PRESETS
+
+    assert [p.value for p in Preset] == list(PRESETS)
+
+
+def test_sweep_table_of_a_model_without_layers():
+    # used to fail with KeyError: the totals had no row for a model with no layers
+    r = run("sweep", "-m", "torch.nn:Identity", "--input-shape", "1x3x8x8", "-H", "pixel6-cpu", "--no-report")
+    assert r.exit_code == 0, r.output
+    assert "MACs only" in r.stdout and "pixel6-cpu" in r.stdout
+
+
+def test_piped_output_takes_the_terminals_width(monkeypatch):
+    from roofsweep.cli import common
+
+    monkeypatch.setenv("COLUMNS", "77")
+    assert common.terminal_width() == 77
+    monkeypatch.delenv("COLUMNS")
+    monkeypatch.setattr(common.os, "get_terminal_size", lambda fd: os.terminal_size((93, 40)))
+    assert common.terminal_width() == 93  # stdout piped, but stderr/stdin are the terminal
+
+    def no_terminal(fd):
+        raise OSError("not a terminal")
+
+    monkeypatch.setattr(common.os, "get_terminal_size", no_terminal)
+    assert common.terminal_width() is None  # a file or CI: PIPE_WIDTH columns
+    assert common.PIPE_WIDTH == 120

@@ -201,3 +201,68 @@ def test_intensity_above_1000_is_plain():
     from roofsweep.units import fmt_intensity
 
     assert fmt_intensity(4000.0) == "4000 MAC/B" and fmt_intensity(433.8) == "434 MAC/B"
+
+
+# ------------------------------------------------------------------ every table fits 80 / 120
+def _fits(out: str, width: int, rows) -> None:
+    """No line wider than the console, nothing cut, and every row on one line with its values
+    whole (a wrapped cell would split a row over two lines)."""
+    assert max(len(ln.rstrip()) for ln in out.splitlines()) <= width
+    assert "…" not in out
+    for cells in rows:
+        assert _lines_with(out, *cells), cells
+
+
+def _long_layers():
+    names = {1: "blocks.0.expand.conv_with_a_long_module_name", 4: "blocks.1.attn.query_key_value.proj"}
+    return F.layer_table("mnv1", 6, names=names)
+
+
+def _cases():
+    mnv4 = F.per_layer("mnv4-conv-m", 50)
+    raw = _long_layers()
+    sweep, same = _rp_and_profiles()
+    multi, msame = _rp_and_profiles(("mnv1", "mnv2", "mnv4-conv-m"))
+    zoo = [{"name": f"mnv4-hybrid-{s}", "display_name": f"MNv4-Hybrid-{s.upper()}", "family": "MobileNetV4",
+            "default_resolution": 384, "top1": 83.4, "macs": 7.7e9, "params": 37_800_000,
+            "aliases": (f"mnv4-hybrid-{s}arge", f"mobilenetv4_hybrid_{s}arge")} for s in ("l", "m")]
+    low, high = F.per_layer("mnv4-conv-m", 5), F.per_layer("mnv4-conv-m", 500)
+    return {
+        "layers timed": (T.layers_table(mnv4), [(r["name"], r["bound"]) for _, r in mnv4.iterrows()]),
+        "layers raw": (T.layers_table(raw), [(r["name"], r["op_type"]) for _, r in raw.iterrows()]),
+        "sweep one model": (T.sweep_table(sweep, same_as=same),
+                            [("RP 5 ", "paper-rp5")] + [(n, "bound") for n, _ in F.PROFILES]),
+        "sweep three models": (T.sweep_table(multi, same_as=msame),
+                               [("RP 500",), ("MobileNetV1", "MNv4-Conv-M")] + [(n, "bound") for n, _ in F.PROFILES]),
+        "dominant": (T.dominant_layers_table({"RP 5": low, "RP 500": high}),
+                     [("RP 5", low.sort_values("time_s").iloc[-1]["name"])]),
+        "models": (T.models_table(zoo), [(r["name"], "83.4", "7.7 GMAC") for r in zoo]),
+        "compare": (T.compare_table(multi, same_as=msame), [("MNv4-Conv-M", "79.9")]),
+    }
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("case", sorted(_cases()))
+def test_every_table_fits_the_console(case, width):
+    renderable, rows = _cases()[case]
+    _fits(render(renderable, width=width), width, rows)
+
+
+def test_layers_have_one_line_per_row_at_80_columns():
+    raw = _long_layers()
+    lines = render(T.layers_table(raw), width=80).splitlines()
+    rows = [i for i, ln in enumerate(lines) if any(f" {n} " in f" {ln} " for n in raw["name"])]
+    assert len(rows) == len(raw)
+    assert rows == list(range(rows[0], rows[0] + len(raw)))  # no blank or wrapped lines between rows
+    assert "not shown at this width" in lines[-1]  # a column was left out, and it says which
+
+
+def test_dominant_layers_from_the_analysis_rows():
+    from roofsweep.engine.roofline import dominant_layers
+
+    low = F.per_layer("mnv4-conv-m", 5)
+    rows = dominant_layers(low, 2).assign(point="RP 5")
+    out = render(T.dominant_layers_table(rows))
+    top = low.sort_values("time_s", ascending=False, kind="stable").iloc[0]
+    assert _lines_with(out, "RP 5", top["name"], f"{top['time_s'] / low['time_s'].sum():.0%}")
+    assert len(_lines_with(out, "blocks.")) + len(_lines_with(out, "stem.")) == 2

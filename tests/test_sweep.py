@@ -286,3 +286,59 @@ def test_real_hardware_profile_class():
     a, b = sweep_profiles(t, [real], cm), sweep_profiles(t, [stub], cm)
     pd.testing.assert_frame_equal(a, b)
     assert a["ridge_point"].iloc[0] == pytest.approx(31.2)  # 1.59744e12 / 51.2e9
+
+
+# ------------------------------------------------------------- defaults, order, costing once
+def test_default_grid_leaves_rp_2_out():
+    from roofsweep.engine.sweep import DEFAULT_RIDGE_POINTS
+
+    grid = ridge_point_grid(DEFAULT_RIDGE_POINTS)
+    assert grid[0] == 0 and 2.0 not in grid  # RP 2 only showed the jump from RP 0's free memory
+    assert {5.0, 50.0, 500.0} <= set(grid) and list(grid) == sorted(grid)
+
+
+def test_points_by_ridge_point_keeps_ties_in_order():
+    from roofsweep.engine.sweep import points_by_ridge_point
+
+    df = pd.DataFrame({"point": ["RP 50", "b", "RP 5", "a", "RP 5"], "ridge_point": [50, 5, 5, 0.5, 5]})
+    assert points_by_ridge_point(df) == ["a", "b", "RP 5", "RP 50"]
+    assert points_by_ridge_point(df.drop(columns="ridge_point")) == ["RP 50", "b", "RP 5", "a"]
+
+
+def test_profile_point_reads_the_profile_once_into_numbers():
+    from roofsweep.engine.sweep import ProfilePoint, profile_point
+
+    cpu = StubProfile("cpu", {"int8": 1.6e12, "fp32": 0.4e12}, 51.2e9, default_dtype="fp32", onchip_bytes=8e6)
+    pp = profile_point(DEFAULT, cpu)
+    # default preset: the profile's dtype; RP = 0.4e12 / 51.2e9 = 7.8125; no on-chip model
+    assert pp == ProfilePoint("cpu", "fp32", 0.4e12, 51.2e9, pytest.approx(7.8125), 0.0)
+    onchip = profile_point(with_overrides(DEFAULT, use_onchip=True), cpu)
+    assert onchip.onchip_bytes == 8e6
+    forced = profile_point(with_overrides(DEFAULT, use_onchip=True, onchip_bytes=1e3), cpu)
+    assert forced.onchip_bytes == 1e3  # the cost model's override wins
+    # fp16 is not listed: fall back to the profile's default dtype (the one place that decides)
+    assert profile_point(with_overrides(DEFAULT, dtype="fp16"), cpu).dtype == "fp32"
+    # a ProfilePoint sweeps like its profile
+    t = {"m": table([PW, fc("fc", 64, 10)])}
+    a, b = sweep_profiles(t, [cpu], DEFAULT), sweep_profiles(t, [pp], DEFAULT)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_cost_cache_costs_each_dtype_once(monkeypatch):
+    from roofsweep.engine.sweep import CostCache
+
+    calls = []
+    real = sweep_mod.apply_cost_model
+    monkeypatch.setattr(sweep_mod, "apply_cost_model", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    t = {"m": table([PW, fc("fc", 64, 10)]), "n": table([PW])}
+    cpu = StubProfile("cpu", {"int8": 1.6e12}, 51.2e9)
+    gpu = StubProfile("gpu", {"fp16": 1e14}, 1e12, default_dtype="fp16")
+    costs = CostCache(t)
+    ref = sweep_ridge_points(t, "0,5,500", DEFAULT)
+    calls.clear()
+    got = sweep_ridge_points(costs, "0,5,500", DEFAULT)
+    sweep_ridge_points(costs, "1:500:50:log", DEFAULT)
+    sweep_profiles(costs, [cpu, gpu], DEFAULT)
+    per_layer_at(costs, [5, 500, cpu, gpu], DEFAULT)
+    assert sorted(calls) == ["fp16", "int8"] and costs.calls == 2  # once per dtype, not per call
+    pd.testing.assert_frame_equal(got, ref)

@@ -16,7 +16,7 @@ from roofsweep import __version__
 from roofsweep.cli.common import err_console
 from roofsweep.errors import RoofsweepError, one_line
 
-class _Group(typer.core.TyperGroup):
+class Group(typer.core.TyperGroup):
     """Lists each command with its whole first sentence, wrapped, instead of cutting it at
     the terminal's width with '...'."""
 
@@ -31,8 +31,30 @@ class _Group(typer.core.TyperGroup):
                 formatter.write_dl(rows)
 
 
+class Command(typer.core.TyperCommand):
+    """Help that reads well: an argument with a metavar shows it alone (``MODEL...``), not
+    followed by a Python type (``<list[str]>``)."""
+
+    def format_options(self, ctx, formatter) -> None:
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            rv = param.get_help_record(ctx)
+            if rv is None:
+                continue
+            if param.param_type_name == "argument":
+                if param.metavar:
+                    rv = (param.metavar, rv[1])
+                args.append(rv)
+            elif param.param_type_name == "option":
+                opts.append(rv)
+        for title, rows in (("Arguments", args), ("Options", opts)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
 app = typer.Typer(
-    cls=_Group,
+    cls=Group,
     name="roofsweep",
     help=(
         "Roofline hardware-cost analysis of neural networks: per-layer MACs and bytes, "

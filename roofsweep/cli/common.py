@@ -54,6 +54,8 @@ class Format(str, Enum):
 
 
 class Preset(str, Enum):
+    # The engine's presets (engine.costmodel.PRESETS), spelled out so that the CLI imports
+    # without pandas; tests/test_cli.py checks that the two agree.
     default = "default"
     paper = "paper"
 

@@ -6,41 +6,16 @@ from pathlib import Path
 
 import typer
 
-from roofsweep.cli import app
+from roofsweep.cli import Command, Group, app
 from roofsweep.cli.common import Format, console, emit, err_console, handle_errors, warn
 
-from roofsweep.cli import _Group  # noqa: E402
-
 hw_app = typer.Typer(
-    cls=_Group,
+    cls=Group,
     help="Hardware profiles: list, show, validate. Example: roofsweep hardware show pixel6-cpu",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(hw_app, name="hardware")
-
-
-def _profile_rows(profiles, origin: dict | None = None):
-    import pandas as pd
-
-    rows = []
-    for p in profiles:
-        rows.append(
-            {
-                "name": p.name,
-                "display_name": p.display_name,
-                "kind": p.kind,
-                "default_dtype": p.default_dtype,
-                "peak_macs_per_s": float(p.peak()),
-                "bandwidth_bytes_per_s": float(p.bandwidth_bytes_per_s),
-                "ridge_point": float(p.ridge_point()),
-                "onchip_bytes": p.onchip_bytes,
-                "estimated": ", ".join(p.estimated),
-                "path": str(p.path) if p.path else "",
-                "origin": (origin or {}).get(p.name, ""),
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 @hw_app.command("list")
@@ -51,11 +26,12 @@ def list_cmd(fmt: Format = typer.Option(Format.table, "--format", "-f", help="ta
     Example: roofsweep hardware list --format csv
     """
     from roofsweep.hardware import discover
+    from roofsweep.report.export import profile_rows
     from roofsweep.report.terminal import profile_list_table
 
     found = discover()
     origin = {e.profile.name: e.origin for e in found.entries if e.active}
-    emit(_profile_rows(found.profiles, origin), fmt, [profile_list_table(found.profiles)])
+    emit(profile_rows(found.profiles, origin), fmt, [profile_list_table(found.profiles)])
     for e in found.shadowed:
         warn(f"{e.path}: profile '{e.profile.name}' is shadowed by {e.shadowed_by}")
     for problem in found.problems:
@@ -65,7 +41,7 @@ def list_cmd(fmt: Format = typer.Option(Format.table, "--format", "-f", help="ta
         err_console.print(f"searched: {dirs}", markup=False, highlight=False, soft_wrap=True)
 
 
-@hw_app.command("show")
+@hw_app.command("show", cls=Command)
 @handle_errors
 def show_cmd(
     name: str = typer.Argument(..., metavar="NAME", help="Profile name or path to a YAML file."),
@@ -75,29 +51,15 @@ def show_cmd(
 
     Example: roofsweep hardware show nvidia-t4
     """
-    import pandas as pd
-
     from roofsweep.hardware import get_profile
+    from roofsweep.report.export import profile_dtype_rows
     from roofsweep.report.terminal import profile_panel
 
     p = get_profile(name)
-    rows = pd.DataFrame(
-        [
-            {
-                "name": p.name,
-                "dtype": d,
-                "peak_macs_per_s": float(v),
-                "bandwidth_bytes_per_s": float(p.bandwidth_bytes_per_s),
-                "ridge_point": float(p.ridge_point(d)),
-                "default": d == p.default_dtype,
-            }
-            for d, v in p.peak_macs_per_s.items()
-        ]
-    )
-    emit(rows, fmt, [profile_panel(p)])
+    emit(profile_dtype_rows(p), fmt, [profile_panel(p)])
 
 
-@hw_app.command("validate")
+@hw_app.command("validate", cls=Command)
 @handle_errors
 def validate_cmd(files: list[Path] = typer.Argument(..., metavar="FILE...", help="Profile YAML files to check.")) -> None:
     """Check profile files; print every problem as FILE: FIELD: REASON. Exit 1 if any.

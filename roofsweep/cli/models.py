@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from roofsweep.cli import app
+from roofsweep.cli import Command, app
 from roofsweep.cli.common import Format, console, emit, handle_errors, progress, warn
 
 MODEL_HELP = (
@@ -40,35 +40,16 @@ def models_cmd(
 
     Example: roofsweep models --format json
     """
-    import pandas as pd
-
-    from roofsweep.analysis import load_models
+    from roofsweep.analysis import zoo_table
     from roofsweep.report.terminal import models_table
-    from roofsweep.zoo.registry import ZOO, resolve
+    from roofsweep.zoo.registry import ZOO
 
-    refs = [resolve(name) for name in ZOO]
-    with progress(len(refs), "tracing") as step:
-        results = load_models(refs, progress=lambda r: step(r.label))
-    rows = []
-    for entry, res in zip(ZOO.values(), results):
-        rows.append(
-            {
-                "name": entry.name,
-                "display_name": entry.display_name,
-                "family": entry.family,
-                "resolution": entry.default_resolution,
-                "macs": int(res.trace.macs),
-                "params": int(res.trace.params),
-                "top1": res.ref.top1,
-                "top1_source": res.ref.top1_source,
-                "aliases": ", ".join(entry.aliases),
-            }
-        )
-    df = pd.DataFrame(rows)
+    with progress(len(ZOO), "tracing") as step:
+        df = zoo_table(progress=lambda r: step(r.label))
     emit(df, fmt, [models_table(df.drop(columns=["top1_source"]))])
 
 
-@app.command("layers")
+@app.command("layers", cls=Command)
 @handle_errors
 def layers_cmd(
     model: str = typer.Option(..., "--model", "-m", metavar="MODEL", help=MODEL_HELP),

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from roofsweep.cli import app
+from roofsweep.cli import Command, app
 from roofsweep.cli.common import Format, Preset, emit, handle_errors, info, progress, status, warn
 from roofsweep.cli.models import MODEL_HELP, parse_shape
 from roofsweep.cli.options import (ACCURACIES_HELP, FORMAT_HELP, HARDWARE_HELP, RANGE_HELP, RP_HELP, SET_HELP,
@@ -123,7 +123,7 @@ def _sweep_renderables(a) -> list:
                                   title=f"Layers that dominate at low and high ridge point ({low}, {high})")]
 
 
-@app.command("sweep")
+@app.command("sweep", cls=Command)
 @handle_errors
 def sweep_cmd(
     model: str = typer.Option(..., "--model", "-m", metavar="MODEL", help=MODEL_HELP),
@@ -157,7 +157,7 @@ def sweep_cmd(
     _finish(a, fmt, renderables, target, force, chosen_profiles=bool(hardware))
 
 
-@app.command("compare")
+@app.command("compare", cls=Command)
 @handle_errors
 def compare_cmd(
     models: list[str] = typer.Argument(..., metavar="MODEL...",
@@ -194,7 +194,7 @@ def compare_cmd(
     _finish(a, fmt, renderables, target, force, chosen_profiles=bool(hardware))
 
 
-@app.command("run")
+@app.command("run", cls=Command)
 @handle_errors
 def run_cmd(
     config: Path = typer.Argument(..., metavar="CONFIG.yaml", help="Experiment YAML (see configs/)."),

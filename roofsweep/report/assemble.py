@@ -12,6 +12,8 @@ from matplotlib.figure import Figure
 
 from roofsweep.report import figures as F
 from roofsweep.report.figures.style import held_text
+from roofsweep.analysis import profile_duplicates
+from roofsweep.engine.sweep import points_by_ridge_point
 from roofsweep.report.data import ReportData
 from roofsweep.units import fmt_bytes, fmt_intensity, fmt_macs
 
@@ -27,13 +29,13 @@ def distinct_profile_points(analysis) -> list[str]:
     ps = analysis.profile_sweep
     if not len(ps):
         return []
-    rp_keys = {_rate_key(r) for _, r in analysis.rp_sweep.drop_duplicates("point").iterrows()}
-    first = ps.drop_duplicates("point").sort_values("ridge_point", kind="stable")
-    return [str(r["point"]) for _, r in first.iterrows() if _rate_key(r) not in rp_keys]
+    same = _same_as(analysis)
+    return [p for p in points_by_ridge_point(ps) if p not in same]
 
 
-def _rate_key(row) -> tuple:
-    return (str(row.get("dtype", "")), float(row["peak_macs_per_s"]), float(row["bandwidth_bytes_per_s"]))
+def _same_as(analysis) -> dict[str, str]:
+    same = getattr(analysis, "same_as", None)  # an Analysis holds it; other namespaces may not
+    return dict(same) if same is not None else profile_duplicates(analysis.rp_sweep, analysis.profile_sweep)
 
 
 def _duplicates_note(analysis, kept: list[str]) -> str:
@@ -108,7 +110,7 @@ def _layer_figures(analysis, models: list[str], layer_points: list[str], titles:
 def build_report(analysis, command: str, title: str | None = None,
                  chosen_profiles: bool = False) -> tuple[ReportData, dict[str, Figure]]:
     models = [m.label for m in analysis.models]
-    sweep = pd.concat([analysis.rp_sweep, analysis.profile_sweep], ignore_index=True)
+    sweep = analysis.rows
     figures: dict[str, Figure] = {}
     captions: dict[str, str] = {}
 
@@ -172,14 +174,7 @@ def build_report(analysis, command: str, title: str | None = None,
             figures[f"roofline_{m}"] = rf
             captions[f"roofline_{m}"] = f"Each layer of {m} on the roofline of each point (memory-only layers omitted)."
 
-    summary: list[tuple[str, str]] = [("cost model", f"{analysis.cost_model.name}: {analysis.cost_model.description}")]
-    from roofsweep.analysis import totals
-
-    for m in analysis.models:
-        t = totals(m, analysis.cost_model)
-        summary.append((m.label, f"{fmt_macs(t['macs'])}, {m.trace.params:,} params, weights {fmt_bytes(t['weight_bytes'])}, "
-                                 f"activations {fmt_bytes(t['activation_bytes'])} ({t['dtype']}), "
-                                 f"mean intensity {fmt_intensity(t['intensity_macs_per_byte'])}"))
+    summary = _summary(analysis)
     # Per-layer tables (HTML and layers/*.csv): every point for one model; for several models the
     # ridge points and the profiles the user chose - all ~20 shipped profiles x N models would
     # make a page of many megabytes (the sweep.csv still has every model on every profile).
@@ -198,26 +193,20 @@ def build_report(analysis, command: str, title: str | None = None,
         profiles=[p.name for p in analysis.profiles],
         frontier_share=analysis.frontier_share,
         explorer=explorer_data(analysis),
+        totals=analysis.totals,
+        dominant=analysis.dominant,
+        same_as=dict(analysis.same_as),
     )
     return report, figures
 
 
 def explorer_data(analysis) -> dict:
-    """The HTML explorer's data: each model's layers costed as the ridge-point sweep costs them
-    (the per-layer rows of the first ridge point, else the cost model run once more)."""
-    from roofsweep.engine.costmodel import apply_cost_model
+    """The HTML explorer's data: each model's layers as the ridge-point sweep costs them
+    (``Analysis.costed``, computed once by ``analyze``)."""
     from roofsweep.report.html_view import explorer_payload
 
     cm = analysis.cost_model
-    pl = analysis.per_layer
-    rp_rows = pl[pl["hardware"].fillna("") == ""] if len(pl) else pl
-    first = rp_rows["point"].iloc[0] if len(rp_rows) else None
-    costed = {}
-    for m in analysis.models:
-        rows = rp_rows[(rp_rows["point"] == first) & (rp_rows["model"] == m.label)] if first is not None else None
-        if rows is None or rows.empty:
-            rows = apply_cost_model(m.trace.layers, cm, cm.resolve_dtype(None), onchip_bytes=cm.onchip_capacity(None))
-        costed[m.label] = rows
+    costed = {label: rows for label, rows in analysis.costed.groupby("model", sort=False)}
     meta = {m.label: {"display_name": m.ref.display_name, "top1": top1}
             for m, top1 in zip(analysis.models, _top1s(analysis))}
     return explorer_payload(costed, meta, bandwidth_bytes_per_s=cm.sweep_bandwidth_bytes_per_s,
@@ -229,3 +218,15 @@ def _top1s(analysis) -> list:
     """Each model's top-1 as the sweep holds it (the zoo's, or the user's ``accuracy``)."""
     first = analysis.rp_sweep.drop_duplicates("model").set_index("model")["top1"]
     return [first.get(m.label) for m in analysis.models]
+
+
+def _summary(analysis) -> list[tuple[str, str]]:
+    """The run summary rows: the cost model, then each model's totals (read from the analysis)."""
+    cm = analysis.cost_model
+    summary: list[tuple[str, str]] = [("cost model", f"{cm.name}: {cm.description}")]
+    for m in analysis.models:
+        t = analysis.totals.loc[m.label]
+        summary.append((m.label, f"{fmt_macs(t['macs'])}, {m.trace.params:,} params, weights {fmt_bytes(t['weight_bytes'])}, "
+                                 f"activations {fmt_bytes(t['activation_bytes'])} ({t['dtype']}), "
+                                 f"mean intensity {fmt_intensity(t['intensity_macs_per_byte'])}"))
+    return summary

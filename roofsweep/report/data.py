@@ -20,6 +20,11 @@ class ReportData:
     (inlined in the HTML, tooltips kept) or PNG bytes (embedded as base64). ``models`` and
     ``profiles`` default to those found in ``sweep_df``. ``summary`` holds extra (label, value)
     rows for the run summary; ``notes`` are warnings shown prominently (unsupported ops...).
+    ``frontier_share``: per model, the share of the ridge-point range (log scale, RP > 0) on
+    which it is on the accuracy-latency Pareto frontier (``model``, ``frontier_share``
+    columns; NaN for a model without top-1) - compare's headline number. ``totals``: one row
+    per model (``Analysis.totals``); ``dominant``: the slowest layers per (model, point) with
+    their ``share`` (``Analysis.dominant``); ``same_as``: profile -> the RP point it repeats.
     """
 
     title: str = "roofsweep report"
@@ -39,6 +44,9 @@ class ReportData:
     # ridge-point explorer's data (``report.html_view.explorer_payload``); None = not shown.
     frontier_share: pd.DataFrame | None = None
     explorer: dict[str, Any] | None = None
+    totals: pd.DataFrame | None = None
+    dominant: pd.DataFrame | None = None
+    same_as: dict[str, str] = field(default_factory=dict)
 
     def model_names(self) -> list[str]:
         if self.models:
@@ -78,4 +86,16 @@ class ReportData:
             "summary": [[str(k), str(v)] for k, v in self.summary],
             "notes": [str(n) for n in self.notes],
             "latency_s": latency,
+            "frontier_share": self.frontier_share_dict(),
         }
+
+    def frontier_share_dict(self) -> dict[str, float | None]:
+        """``{model: share}`` (None for a model without top-1); empty without a comparison."""
+        fs = self.frontier_share
+        if fs is None or not len(fs):
+            return {}
+        out: dict[str, float | None] = {}
+        for m, v in zip(fs["model"], fs["frontier_share"]):
+            f = float(v)
+            out[str(m)] = f if f == f else None
+        return out

@@ -65,4 +65,25 @@ def to_csv(df: pd.DataFrame) -> str:
     return out.to_csv(index=False, lineterminator="\n")
 
 
-__all__ = ["to_json", "to_csv", "to_records"]
+def profile_rows(profiles, origin: dict | None = None) -> pd.DataFrame:
+    """One row per hardware profile (``hardware list --format json|csv``): name, display_name,
+    kind, default_dtype, peak, bandwidth and ridge point at the default dtype, on-chip bytes,
+    estimated fields, file path and where it was found (``origin``: name -> origin)."""
+    rows = [{"name": p.name, "display_name": p.display_name, "kind": p.kind, "default_dtype": p.default_dtype,
+             "peak_macs_per_s": float(p.peak()), "bandwidth_bytes_per_s": float(p.bandwidth_bytes_per_s),
+             "ridge_point": float(p.ridge_point()), "onchip_bytes": p.onchip_bytes,
+             "estimated": ", ".join(p.estimated), "path": str(p.path) if p.path else "",
+             "origin": (origin or {}).get(p.name, "")} for p in profiles]
+    return pd.DataFrame(rows)
+
+
+def profile_dtype_rows(profile) -> pd.DataFrame:
+    """One row per dtype of one profile (``hardware show --format json|csv``)."""
+    p = profile
+    return pd.DataFrame([{"name": p.name, "dtype": d, "peak_macs_per_s": float(v),
+                          "bandwidth_bytes_per_s": float(p.bandwidth_bytes_per_s),
+                          "ridge_point": float(p.ridge_point(d)), "default": d == p.default_dtype}
+                         for d, v in p.peak_macs_per_s.items()])
+
+
+__all__ = ["to_json", "to_csv", "to_records", "profile_rows", "profile_dtype_rows"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from rich import box
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from roofsweep.units import fmt_bandwidth, fmt_rate
 
@@ -68,6 +69,12 @@ def latency_label(row) -> str:
     return str(v) if isinstance(v, str) and v else BOUND
 
 
+# ------------------------------------------------------------------------ tables
+def plain_table(title: str | None = None, **kw) -> Table:
+    """The terminal's table style: a heavy rule under the header, no outer box."""
+    return Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left", pad_edge=False, **kw)
+
+
 # ------------------------------------------------------------------------ fitting table
 @dataclass
 class Col:
@@ -82,7 +89,8 @@ class Col:
 @dataclass
 class FitTable:
     """A table whose cells never wrap: rendered at the console's width, it leaves out the
-    least useful columns (``Col.drop``) until it fits, and says which in its caption."""
+    least useful columns (``Col.drop``) until it fits, and says which in its caption. The
+    title is a line of its own above the table."""
 
     title: str | None
     columns: Sequence[Col]
@@ -97,7 +105,7 @@ class FitTable:
         left_out = [self.columns[i].header for i in range(len(self.columns)) if i not in shown]
         caption = "; ".join(c for c in (self.caption, (f"not shown at this width: {', '.join(left_out)}"
                                                        if left_out else None)) if c)
-        t = Table(title=self.title, box=box.SIMPLE_HEAVY, title_justify="left", pad_edge=False,
+        t = Table(box=box.SIMPLE_HEAVY, title_justify="left", pad_edge=False,
                   collapse_padding=True, padding=(0, 1), caption=caption or None, caption_justify="left",
                   show_edge=False)
         for i in shown:
@@ -122,6 +130,8 @@ class FitTable:
             shown.remove(order.pop(0))
 
     def __rich_console__(self, console, options):
+        if self.title:  # its own line: wraps at the console's width, never at a narrow table's
+            yield Text(self.title, style="bold")
         yield self.fitting(console, options.max_width)
 
 
@@ -130,5 +140,5 @@ def rendered_width(console, renderable) -> int:
     return Measurement.get(console, console.options.update(max_width=10**6), renderable).maximum
 
 
-__all__ = ["Col", "FitTable", "num", "fmt_g", "fmt_top1", "model_label", "macs_only_label",
+__all__ = ["Col", "FitTable", "plain_table", "num", "fmt_g", "fmt_top1", "model_label", "macs_only_label",
            "sweep_held_text", "latency_label", "rendered_width", "MISSING", "FRONTIER_MARK", "BOUND"]

@@ -1,5 +1,6 @@
-"""Rich renderables for the terminal. Nothing here prints: each function returns a Table or a
-Panel and the CLI prints it (tests render to a fixed-width colourless console).
+"""Rich renderables for the terminal. Nothing here prints: each function returns a renderable
+(a table that fits the console's width, or a Panel) and the CLI prints it (tests render to a
+fixed-width colourless console). The sweep and comparison tables are in ``terminal_sweep``.
 
 All numbers go through ``roofsweep.units`` formatters; inputs are the DataFrames of
 docs/contracts.md and hardware profiles (anything with HardwareProfile's attributes).
@@ -8,7 +9,7 @@ docs/contracts.md and hardware profiles (anything with HardwareProfile's attribu
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 from rich import box
@@ -17,7 +18,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from roofsweep.report.format import FRONTIER_MARK, Col, FitTable, fmt_g, fmt_top1, model_label, num
+from roofsweep.report.format import Col, FitTable, fmt_g, fmt_top1, model_label, num, plain_table
+from roofsweep.report.terminal_sweep import compare_table, sweep_table
 from roofsweep.units import (
     fmt_bandwidth,
     fmt_bytes,
@@ -29,13 +31,7 @@ from roofsweep.units import (
     fmt_time,
 )
 
-PROFILE_MARK = "\u25c6"  # marks hardware-profile rows (kept for callers; the sweep tables are split)
-
-_num, _g, _top1, _label = num, fmt_g, fmt_top1, model_label
-
-
-def _table(title: str | None = None, **kw) -> Table:
-    return Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left", pad_edge=False, **kw)
+_num, _g, _top1, _label, _table = num, fmt_g, fmt_top1, model_label, plain_table
 
 
 # ------------------------------------------------------------------------------ totals
@@ -269,7 +265,5 @@ def profile_panel(profile) -> Panel:
     return Panel(Group(*parts), title=f"{p.display_name}", title_align="left", expand=False)
 
 
-from roofsweep.report.terminal_sweep import CompareTable, compare_table, sweep_table  # noqa: E402
-
 __all__ = ["model_totals", "model_totals_panel", "sweep_table", "dominant_layers_table", "layers_table",
-           "models_table", "profile_list_table", "profile_panel", "compare_table", "PROFILE_MARK"]
+           "models_table", "profile_list_table", "profile_panel", "compare_table"]

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from roofsweep.engine.sweep import points_by_ridge_point
 from roofsweep.report.format import (FRONTIER_MARK, Col, FitTable, fmt_g, fmt_top1, latency_label,
-                                     macs_only_label, model_label, num, sweep_held_text)
+                                     macs_only_label, model_label, num, plain_table, sweep_held_text)
 from roofsweep.units import fmt_bandwidth, fmt_macs, fmt_percent, fmt_rate, fmt_time
 
 
@@ -191,9 +191,7 @@ class CompareTable:
 
     def table(self, points: Sequence[str], *, title: str | None = "", caption: str | None = "",
               share: bool = True) -> Table:
-        from roofsweep.report.terminal import _table
-
-        table = _table(self.title if title == "" else title, collapse_padding=True, padding=(0, 1))
+        table = plain_table(self.title if title == "" else title, collapse_padding=True, padding=(0, 1))
         table.add_column("model", no_wrap=True)
         table.add_column("top-1", justify="right", no_wrap=True)
         table.add_column("MACs", justify="right", no_wrap=True)
@@ -255,8 +253,6 @@ class CompareTable:
             part = f"points {k + 1}/{len(runs)}"
             head = self.title if len(runs) == 1 else (
                 f"{self.title} ({part})" if k == 0 and self.title else f"({part})")
-            if k:
-                yield Text("")
             yield self.table(run, title=head, share=last, caption=None)
         if self.caption:  # the notes wrap at the console's width, below the last part
             yield Text(self.caption)
