@@ -18,8 +18,8 @@ from roofsweep.report.data import ReportData
 from roofsweep.units import fmt_bytes, fmt_intensity, fmt_macs
 
 MAX_ROOFLINE_PANELS = 8
-MAX_PROFILE_PANELS = 12  # accuracy-vs-latency panels on profiles
-MAX_OP_PANELS = 12  # time-by-op-type panels (ridge points + profiles)
+MAX_PROFILE_PANELS = 8  # accuracy-vs-latency panels on profiles (two rows of four)
+MAX_OP_PANELS = 8  # time-by-op-type panels (ridge points + profiles; two rows of four)
 
 
 def distinct_profile_points(analysis) -> list[str]:

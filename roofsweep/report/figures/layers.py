@@ -57,9 +57,10 @@ def plot_layer_latency(ax: Axes, per_layer_df: pd.DataFrame, *, op_types: Sequen
         g = df[df["op_type"] == op]
         sc = ax.scatter(g["_x"], g["_us"], s=14, color=op_color(op), label=OP_LABELS.get(op, op), zorder=3,
                         edgecolors="none")
-        tip_points(sc, [f"layer {r['_x']} (#{r['index']} in the layer table) {r['name']} ({op}): "
-                        f"{fmt_time(r['time_s'])}" + (f", {r['bound']}-bound" if "bound" in r else "")
-                        + f", {fmt_macs(r['macs'])}" for _, r in g.iterrows()])
+        bounds = g["bound"] if "bound" in g else [None] * len(g)
+        tip_points(sc, [f"layer {x} (#{i} in the layer table) {name} ({op}): {fmt_time(t)}"
+                        + (f", {b}-bound" if b is not None else "") + f", {fmt_macs(m)}"
+                        for x, i, name, t, b, m in zip(g["_x"], g["index"], g["name"], g["time_s"], bounds, g["macs"])])
     ax.set_xlim(-1, len(df))
     ax.set_ylim(bottom=0)
     if legend:
@@ -67,34 +68,40 @@ def plot_layer_latency(ax: Axes, per_layer_df: pd.DataFrame, *, op_types: Sequen
     return ax
 
 
-def figure_layer_latency(per_layer: Mapping[tuple[str, str], pd.DataFrame], point: str,
+def figure_layer_latency(per_layer: Mapping[tuple[str, str], pd.DataFrame], point: str | Sequence[str],
                          models: Sequence[str] | None = None, *, op_types: Sequence[str] | None = None,
-                         titles: Mapping[str, str] | None = None, row_title: str | None = None,
+                         titles: Mapping[str, str] | None = None, row_title: str | Mapping[str, str] | None = None,
                          panel_size=(4.2, 3.0)) -> Figure:
-    """One row of Fig. 3: ``point``'s per-layer latency of up to four ``models`` side by side,
-    y shared. ``per_layer`` is keyed by ``(model, point)``; ``titles`` maps a model to its panel
-    title (e.g. display names); ``row_title`` names the point (default: ``point``) and is
-    printed with the unit above the row."""
-    models = list(models) if models is not None else list(dict.fromkeys(m for m, p in per_layer if p == point))
-    if len(models) > MAX_PANELS:
+    """Fig. 3 panels, at most four: one row per point (``point``: one or several), one column per
+    model, y shared along each row. ``per_layer`` is keyed by ``(model, point)``; ``titles`` maps
+    a model to its column title (e.g. display names); ``row_title`` names the point(s) (default:
+    the point) and is printed with the unit above its row - as the figure title for one row."""
+    points = [point] if isinstance(point, str) else list(point)
+    models = list(models) if models is not None else list(dict.fromkeys(m for m, p in per_layer if p in points))
+    nrows, ncols = max(1, len(points)), max(1, len(models))
+    if nrows * ncols > MAX_PANELS:
         raise ValueError(f"figure_layer_latency draws at most {MAX_PANELS} panels; use layer_latency_figures")
-    ncols = max(1, len(models))
-    fig = Figure(figsize=(panel_size[0] * ncols + 1.5, panel_size[1] + 0.5), layout="constrained")
-    axes = fig.subplots(1, ncols, squeeze=False, sharey=True)[0]
+    names = row_title if isinstance(row_title, Mapping) else {points[0]: row_title} if row_title else {}
+    fig = Figure(figsize=(panel_size[0] * ncols + 1.5, (panel_size[1] + 0.35) * nrows + 0.2), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey="row")
     ops_seen: list[str] = []
-    for j, model in enumerate(models):
-        ax, df = axes[j], per_layer.get((model, point))
-        name = (titles or {}).get(model, model)
-        if df is None:
-            ax.set_title(name, fontsize="medium")
-            no_data(ax, "not computed")
-            continue
-        plot_layer_latency(ax, df, op_types=op_types, title=name, legend=False)
-        ax.title.set_fontsize("medium")
-        ops_seen += list(df["op_type"] if op_types is None else df.loc[df["op_type"].isin(op_types), "op_type"])
-        if j:
-            ax.set_ylabel("")
-    fig.suptitle(f"{row_title or point}: latency per layer (\u00b5s)")
+    for i, pt in enumerate(points):
+        row = f"{names.get(pt) or pt}\nLatency per layer (\u00b5s)"  # the row's title, with the unit
+        for j, model in enumerate(models):
+            ax, df = axes[i, j], per_layer.get((model, pt))
+            name = (titles or {}).get(model, model)
+            if df is None:
+                ax.set_title(name, fontsize="medium")
+                no_data(ax, "not computed")
+            else:
+                plot_layer_latency(ax, df, op_types=op_types, title=name, legend=False)
+                ax.title.set_fontsize("medium")
+                ops_seen += list(df["op_type"] if op_types is None else df.loc[df["op_type"].isin(op_types), "op_type"])
+            ax.set_ylabel("" if j else row if nrows > 1 else Y_LABEL)
+            if i != nrows - 1:
+                ax.set_xlabel("")
+    fig.suptitle(f"{names.get(points[0]) or points[0]}: latency per layer (\u00b5s)" if nrows == 1
+                 else "Per-layer roofline latency by op type")
     if ops_seen:
         fig.legend(handles=op_handles(ops_seen), loc="outside right upper", fontsize="small")
     return fig
@@ -104,15 +111,18 @@ def layer_latency_figures(per_layer: Mapping[tuple[str, str], pd.DataFrame], *,
                           points: Sequence[str] | None = None, models: Sequence[str] | None = None,
                           op_types: Sequence[str] | None = None, titles: Mapping[str, str] | None = None,
                           point_titles: Mapping[str, str] | None = None) -> list[Figure]:
-    """Fig. 3 for every point (rows follow first appearance unless ``points`` orders them), as
-    images of at most four panels: one per point and group of four models."""
+    """Fig. 3 for every point (rows follow first appearance unless ``points`` orders them) and
+    model, as images of at most four panels: one or two models put several points in one image
+    (rows), three or four give one image per point (a row of the paper's figure), more give one
+    image per point and group of four models."""
     models = list(models) if models is not None else list(dict.fromkeys(m for m, _ in per_layer))
     points = list(points) if points is not None else list(dict.fromkeys(p for _, p in per_layer))
     out = []
-    for point in points:
+    rows_per_image = max(1, MAX_PANELS // max(1, len(models)))
+    for r in range(0, max(1, len(points)), rows_per_image):
         for k in range(0, max(1, len(models)), MAX_PANELS):
-            out.append(figure_layer_latency(per_layer, point, models[k:k + MAX_PANELS], op_types=op_types,
-                                            titles=titles, row_title=(point_titles or {}).get(point)))
+            out.append(figure_layer_latency(per_layer, points[r:r + rows_per_image], models[k:k + MAX_PANELS],
+                                            op_types=op_types, titles=titles, row_title=dict(point_titles or {})))
     return out
 
 

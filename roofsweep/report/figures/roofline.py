@@ -72,8 +72,8 @@ def plot_roofline(ax: Axes, per_layer_df: pd.DataFrame, peak_macs_per_s: float,
         g = pts[pts["op_type"] == op]
         sc = ax.scatter(g["_x"], g["_y"], s=22, color=op_color(op), edgecolors="white", linewidths=0.4,
                         label=OP_LABELS.get(op, op), zorder=3)
-        tip_points(sc, [f"#{r['index']} {r['name']} ({op}): {fmt_intensity(r['_x'])}, "
-                         f"{fmt_rate(r['_y'] * 1e9)}, {fmt_time(r['time_s'])}" for _, r in g.iterrows()])
+        tip_points(sc, [f"#{i} {name} ({op}): {fmt_intensity(x)}, {fmt_rate(y * 1e9)}, {fmt_time(t)}"
+                        for i, name, x, y, t in zip(g["index"], g["name"], g["_x"], g["_y"], g["time_s"])])
     plain_log_axis(ax.xaxis)
     plain_log_axis(ax.yaxis)
     ax.set_xlim(x_lo, x_hi)

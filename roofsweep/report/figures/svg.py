@@ -70,7 +70,11 @@ def figure_to_svg(fig: Figure, id_salt: str = "") -> str:
     several can be inlined in one HTML page without their ``<defs>`` colliding.
     """
     buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": f"roofsweep-{id_salt}"}):
+    # text as <text> elements (selectable, smaller, and no glyph outlines to compute), in the
+    # page's sans-serif font when DejaVu Sans (matplotlib's, whose metrics placed the labels) is missing
+    with matplotlib.rc_context({"svg.hashsalt": f"roofsweep-{id_salt}", "svg.fonttype": "none",
+                                "font.sans-serif": ["DejaVu Sans", "Bitstream Vera Sans", "Arial", "Helvetica",
+                                                    "sans-serif"]}):
         fig.savefig(buf, format="svg")
     svg = buf.getvalue()
     tips = tooltips(fig)
