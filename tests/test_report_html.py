@@ -325,3 +325,17 @@ def test_templates_and_assets_ship_with_the_package():
     globs = re.findall(r'"([^"]+)"', globs)
     assert "report/templates/*.j2" in globs and "report/templates/assets/*.js" in globs
     assert not any("report/assets" in g for g in globs)
+
+
+def test_profile_layer_table_identical_to_a_ridge_point_table_is_merged():
+    def tagged(rp, hw):
+        peak, bw = F.peak_for_rp(rp)
+        return F.per_layer("mnv1", rp).assign(ridge_point=rp, hardware=hw, dtype="int8", peak_macs_per_s=peak,
+                                              bandwidth_bytes_per_s=bw)
+
+    tabs = {("mnv1", "paper-rp5-slow-cpu"): tagged(5.0, "paper-rp5-slow-cpu"), ("mnv1", "RP 5"): tagged(5.0, ""),
+            ("mnv1", "pixel6-cpu"): tagged(31.2, "pixel6-cpu")}
+    page = render_html(ReportData(layer_tables=tabs))
+    assert "mnv1 | RP 5 <span" in page and "the same as paper-rp5-slow-cpu)" in page
+    assert "mnv1 | paper-rp5-slow-cpu" not in page and "mnv1 | pixel6-cpu <span" in page
+    assert len(re.findall(r'id="layers-\d+"', page)) == 2
