@@ -17,7 +17,7 @@ import pandas as pd
 
 from roofsweep.engine.roofline import dominant_layers
 from roofsweep.report.html_tables import Cell, Column, TableView, cell, column, layer_view, num
-from roofsweep.units import fmt_bandwidth, fmt_percent, fmt_rate, fmt_time
+from roofsweep.units import fmt_percent, fmt_rate, fmt_time
 
 MAX_SWEEP_ROWS = 200  # a denser grid is summarised by an even spread of its points (sweep.csv has all)
 DOMINANT_TOP = 5
