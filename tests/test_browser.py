@@ -255,3 +255,20 @@ def test_explorer_keyboard_and_model_choice(page, analysis):
     _check_against_engine(state, analysis, chosen=1)
     page.find_element(By.CSS_SELECTOR, '.rp-stops button[data-pos="0"]').click()
     assert page.execute_script(READ_EXPLORER)["rp"] == "0"
+
+
+def test_page_formats_numbers_as_units_does(page):
+    """The explorer's number formatting is roofsweep.units', digit for digit: exact decimal ties
+    (1.125, 999.5, 12.5 %) round to even as Python does, and random values over 30 decades agree."""
+    from roofsweep.units import fmt_bandwidth, fmt_rate
+
+    rng = np.random.default_rng(11)
+    values = [0.0, 1.125, 1.0625, 2.675, 999.5, 0.9995, 1e-10, 1.5e-5, 0.000123456, 123456789.0, 5e-7, 0.5,
+              0.125, 0.135, 0.005, 0.995, 0.9949999, 1.0, 2 ** -30]
+    values += list(10.0 ** rng.uniform(-12, 15, 400)) + list(rng.integers(0, 2000, 100) / 16)
+    got = page.execute_script(
+        "const F = window.roofsweepFormat; return arguments[0].map(x => "
+        "[F.g(x, 3), F.time(x), F.si(x, 'MAC/s'), F.si(x, 'B/s'), F.percent(x), F.f(x, 1)]);", values)
+    for x, (g, t, rate, bw, pct, f1) in zip(values, got):
+        assert (g, t, rate, bw, pct, f1) == (f"{x:.3g}", fmt_time(x), fmt_rate(x), fmt_bandwidth(x), fmt_percent(x),
+                                             f"{x:.1f}"), x
