@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import functools
+import io
 import json
 import re
 from datetime import datetime, timezone
@@ -10,6 +12,7 @@ from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -25,14 +28,22 @@ EVIL_PROFILE = '"><img src=x onerror=alert(1)>'
 EVIL_LAYER = "blocks.0</td></script><script>alert('layer')</script>"
 
 
-def _report(**kw) -> ReportData:
+@functools.lru_cache(maxsize=1)
+def _figures() -> tuple[str, bytes]:
+    """One figure as SVG text and PNG bytes, drawn once for the module."""
     fig, ax = P.new_figure()
     P.plot_latency_vs_ridge_point(ax, F.rp_grid_sweep(models=["mnv1", "mnv4-conv-m"], n=6))
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=50)
+    return P.figure_to_svg(fig, "rp"), png.getvalue()
+
+
+def _report(**kw) -> ReportData:
+    svg, png = _figures()
     base = dict(
         title="roofsweep compare", command="roofsweep compare mnv1 mnv4-conv-m --preset paper", preset="paper",
         created=datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc), sweep_df=F.sweep(),
-        layer_tables=F.layer_tables(), figures={"latency_vs_rp": P.figure_to_svg(fig, "rp"),
-                                                "png_figure": P.figure_to_png(fig)},
+        layer_tables=F.layer_tables(), figures={"latency_vs_rp": svg, "png_figure": png},
         notes=["mnv4-conv-m: aten.weird_op x2 has no cost formula (not counted)"],
         summary=[("cost model", "paper")],
     )
@@ -325,3 +336,36 @@ def test_templates_and_assets_ship_with_the_package():
     globs = re.findall(r'"([^"]+)"', globs)
     assert "report/templates/*.j2" in globs and "report/templates/assets/*.js" in globs
     assert not any("report/assets" in g for g in globs)
+
+
+def test_profile_layer_table_identical_to_a_ridge_point_table_is_merged():
+    def tagged(rp, hw):
+        peak, bw = F.peak_for_rp(rp)
+        return F.per_layer("mnv1", rp).assign(ridge_point=rp, hardware=hw, dtype="int8", peak_macs_per_s=peak,
+                                              bandwidth_bytes_per_s=bw)
+
+    tabs = {("mnv1", "paper-rp5-slow-cpu"): tagged(5.0, "paper-rp5-slow-cpu"), ("mnv1", "RP 5"): tagged(5.0, ""),
+            ("mnv1", "pixel6-cpu"): tagged(31.2, "pixel6-cpu")}
+    page = render_html(ReportData(layer_tables=tabs))
+    assert "mnv1 | RP 5 <span" in page and "the same as paper-rp5-slow-cpu)" in page
+    assert "mnv1 | paper-rp5-slow-cpu" not in page and "mnv1 | pixel6-cpu <span" in page
+    assert len(re.findall(r'id="layers-\d+"', page)) == 2
+
+
+def test_dense_grid_is_summarised_not_printed_in_full():
+    from roofsweep.report.html_view import MAX_SWEEP_ROWS
+
+    one = F.sweep(models=["mnv1"], rps=(5.0,), profiles=[])
+    grid = np.linspace(0, 500, 1001)  # 0:500:1001 - only the points matter here
+    sweep = pd.concat([one] * len(grid), ignore_index=True).assign(
+        ridge_point=grid, point=[f"RP {g:g}" for g in grid])
+    t = tables_of(render_html(ReportData(sweep_df=sweep)))["sweep-table"]
+    rps = [float(r[1][1]) for r in t["rows"]]
+    assert len(rps) == MAX_SWEEP_ROWS and rps[0] == 0.0 and rps[-1] == 500.0 and rps == sorted(rps)
+
+
+def test_empty_report_renders():
+    page = render_html(ReportData())
+    assert page.startswith("<!DOCTYPE html>") and 'id="summary"' in page
+    for section in ('id="howto"', 'id="findings"', 'id="sweep"', 'id="explorer"', 'id="layers"'):
+        assert section not in page

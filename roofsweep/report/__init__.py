@@ -8,6 +8,7 @@ Modules (imported on their own, so printing a table never imports matplotlib):
               vs ridge point, roofline chart, time by op type, predicted vs measured), their
               style, label placement, SVG export with hover text and ``render_figures``
 ``data``      ``ReportData``, everything one report shows
-``html``      ``render_html(ReportData)``: one self-contained page
+``html``      ``render_html(ReportData)``: one self-contained page from the Jinja2 ``templates/``;
+              what it shows is chosen in ``html_view``, ``html_findings``, ``html_tables``
 ``bundle``    ``write_report(out_dir, ReportData, figures)``: the report folder, written atomically
 """

@@ -75,6 +75,9 @@ COLUMN_FORMATS: dict[str, tuple[str, Callable[[object], str]]] = {
     "memory_bound_fraction": ("memory-bound", fmt_percent),
     "compute_bound_fraction": ("compute-bound", fmt_percent),
     "top1": ("top-1", fmt_top1),
+    "predicted_s": ("predicted", fmt_time),
+    "measured_s": ("measured", fmt_time),
+    "ratio": ("measured / predicted", lambda v: f"{float(v):.3g}"),
     "width": ("width", fmt_g),
     "resolution": ("resolution", fmt_g),
 }
@@ -150,6 +153,7 @@ def dataframe_view(df: pd.DataFrame, columns: Sequence[str] | None = None, *, ta
 # Per-layer tables: what bounds the layer and its share first, then what it is, then its cost.
 LAYER_COLUMNS = ("bound", "time_share", "index", "name", "op_type", "macs", "bytes", "intensity_macs_per_byte",
                  "time_s", "mac_time_s", "mem_time_s")
+LAYER_COLUMNS_MEASURED = ("bound", "index", "name", "op_type", "macs", "bytes", "predicted_s", "measured_s", "ratio")
 LAYER_COLUMNS_UNCOSTED = ("index", "name", "op_type", "activation", "macs", "weight_elems", "input_elems",
                           "output_elems", "input_shape", "output_shape")
 
@@ -164,6 +168,8 @@ def with_share(df: pd.DataFrame) -> pd.DataFrame:
 def layer_view(df: pd.DataFrame, table_id: str = "") -> TableView:
     if "time_s" in df:
         return dataframe_view(with_share(df), LAYER_COLUMNS, table_id=table_id)
+    if "measured_s" in df:  # validate: the roofline prediction beside the measured time
+        return dataframe_view(df, LAYER_COLUMNS_MEASURED, table_id=table_id)
     return dataframe_view(df, LAYER_COLUMNS_UNCOSTED, table_id=table_id)
 
 

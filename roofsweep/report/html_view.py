@@ -17,7 +17,7 @@ import pandas as pd
 
 from roofsweep.engine.roofline import dominant_layers
 from roofsweep.report.html_tables import Cell, Column, TableView, cell, column, layer_view, num
-from roofsweep.units import fmt_bandwidth, fmt_percent, fmt_rate, fmt_time
+from roofsweep.units import fmt_percent, fmt_rate, fmt_time
 
 MAX_SWEEP_ROWS = 200  # a denser grid is summarised by an even spread of its points (sweep.csv has all)
 DOMINANT_TOP = 5
@@ -240,11 +240,42 @@ def _is_profile(df: pd.DataFrame) -> bool:
     return "hardware" in df and len(df) > 0 and str(df["hardware"].fillna("").iloc[0]) != ""
 
 
+def _table_rates(df: pd.DataFrame) -> tuple | None:
+    cols = ("dtype", "peak_macs_per_s", "bandwidth_bytes_per_s")
+    if not len(df) or not all(c in df for c in cols):
+        return None
+    return _rate_key(df.iloc[0])
+
+
+def merged_layer_tables(layer_tables: Mapping[tuple[str, str], pd.DataFrame]) -> tuple[list, dict]:
+    """``ordered_layer_tables`` less each profile's table identical in dtype, peak and bandwidth
+    to a ridge-point table of the same model (the paper's archetypes), and, per kept key, the
+    profiles merged into it."""
+    items = ordered_layer_tables(layer_tables)
+    rp_keys = {}
+    for (model, point), df in items:
+        key = _table_rates(df)
+        if key is not None and not _is_profile(df):
+            rp_keys.setdefault((model, key), (model, point))
+    kept, merged = [], {}
+    for (model, point), df in items:
+        key = _table_rates(df)
+        twin = rp_keys.get((model, key)) if key is not None and _is_profile(df) else None
+        if twin is None:
+            kept.append(((model, point), df))
+        else:
+            merged.setdefault(twin, []).append(str(point))
+    return kept, merged
+
+
 def layer_blocks(layer_tables: Mapping[tuple[str, str], pd.DataFrame]) -> list[LayerBlock]:
     blocks = []
-    for n, ((model, point), df) in enumerate(ordered_layer_tables(layer_tables)):
+    kept, merged = merged_layer_tables(layer_tables)
+    for n, ((model, point), df) in enumerate(kept):
         total = float(pd.to_numeric(df["time_s"], errors="coerce").sum()) if "time_s" in df else None
         extra = f", {fmt_time(total)}" if total is not None else ""
+        same = merged.get((model, point))
+        extra += f"; the same as {', '.join(same)}" if same else ""
         blocks.append(LayerBlock(str(model), str(point), f"({len(df)} layers{extra})",
                                  layer_view(df, table_id=f"layers-{n}")))
     return blocks

@@ -4,7 +4,7 @@
 //   RP > 0: bandwidth = sweep bandwidth, peak = RP x bandwidth; RP 0: peak = rp0 peak, bandwidth = inf
 //   MAC time = MACs / peak, memory time = bytes / bandwidth, time = max of the two,
 //   compute-bound iff MAC time >= memory time and MACs > 0; latency = sum of layer times in order.
-// Formatting mirrors roofsweep.units (fmt_time, fmt_rate, fmt_bandwidth, fmt_percent).
+// Formatting mirrors roofsweep.units (fmt_time, fmt_rate, fmt_bandwidth, fmt_percent) digit for digit.
 (function () {
   var node = document.getElementById('rs-explorer-data');
   if (!node) return;
@@ -16,19 +16,45 @@
   var layersTable = document.getElementById('rs-explorer-layers');
   var chosen = 0;
 
-  // Python's format(x, '.Ng'); exact decimal ties may round differently (JS rounds them up).
+  // Python's decimal formatting, digit for digit: format(x, '.Ng') and format(x, '.Nf'), exact
+  // decimal expansion (toExponential(99) is exact enough for any double to decide a rounding)
+  // and ties to even, as CPython rounds.
+  function expand(x) {
+    var s = Math.abs(x).toExponential(99), at = s.indexOf('e');
+    return {d: s[0] + s.slice(2, at), e: parseInt(s.slice(at + 1), 10)};
+  }
+  function roundKeep(d, k) {  // the first k digits of d, rounded half-even; may grow to k + 1
+    if (k >= d.length) return d + '0'.repeat(k - d.length);
+    var kept = d.slice(0, k), rest = d.slice(k), last = k > 0 ? kept.charCodeAt(k - 1) - 48 : 0;
+    var up = rest[0] > '5' || (rest[0] === '5' && (/[1-9]/.test(rest.slice(1)) || last % 2 === 1));
+    if (!up) return kept;
+    return (BigInt(kept || '0') + 1n).toString().padStart(k, '0');
+  }
+  function trimZeros(t) { return t.indexOf('.') < 0 ? t : t.replace(/0+$/, '').replace(/\.$/, ''); }
   function fmtG(x, p) {
     if (x === 0) return '0';
     if (!isFinite(x)) return x > 0 ? 'inf' : (x < 0 ? '-inf' : 'nan');
-    var e = x.toExponential(p - 1), at = e.indexOf('e'), exp = parseInt(e.slice(at + 1), 10), s;
-    function trim(t) { return t.indexOf('.') < 0 ? t : t.replace(/0+$/, '').replace(/\.$/, ''); }
+    var E = expand(x), digits = roundKeep(E.d, p), exp = E.e, s;
+    if (digits.length > p) { digits = digits.slice(0, p); exp += 1; }
     if (exp >= -4 && exp < p) {
-      s = trim(x.toFixed(p - 1 - exp));
+      s = exp >= 0 ? digits.slice(0, exp + 1) + '.' + digits.slice(exp + 1) : '0.' + '0'.repeat(-exp - 1) + digits;
+      s = trimZeros(s);
     } else {
       var a = Math.abs(exp);
-      s = trim(e.slice(0, at)) + 'e' + (exp < 0 ? '-' : '+') + (a < 10 ? '0' : '') + a;
+      s = trimZeros(digits[0] + '.' + digits.slice(1)) + 'e' + (exp < 0 ? '-' : '+') + (a < 10 ? '0' : '') + a;
     }
-    return s;
+    return (x < 0 ? '-' : '') + s;
+  }
+  function fmtF(x, n) {
+    if (!isFinite(x)) return x > 0 ? 'inf' : (x < 0 ? '-inf' : 'nan');
+    var N = '0';
+    if (x !== 0) {
+      var E = expand(x), k = E.e + 1 + n;
+      N = k < 0 ? '0' : roundKeep(E.d, k) || '0';
+    }
+    N = N.padStart(n + 1, '0');
+    var s = n > 0 ? N.slice(0, N.length - n) + '.' + N.slice(N.length - n) : N;
+    return (x < 0 || (x === 0 && 1 / x < 0) ? '-' : '') + s;
   }
   function fmtTime(t) {
     if (t !== t) return '-';
@@ -48,13 +74,9 @@
     }
     return (fmtG(v, 3) + ' ' + unit).trim();
   }
-  function fmtPercent(f) {  // Python's f"{f * 100:.0f}%": ties to even
-    if (f !== f) return '-';
-    var y = f * 100, r = Math.round(y);
-    if (Math.abs(y - Math.floor(y)) === 0.5) r = 2 * Math.round(y / 2);
-    return (r === 0 ? 0 : r) + '%';
-  }
-  function fmtTop1(v) { return v === null ? '-' : v.toFixed(1) + '%'; }
+  function fmtPercent(f) { return f !== f ? '-' : fmtF(f * 100, 0) + '%'; }  // f"{f * 100:.0f}%"
+  function fmtTop1(v) { return v === null ? '-' : fmtF(v, 1) + '%'; }
+  window.roofsweepFormat = {g: fmtG, f: fmtF, time: fmtTime, si: fmtSI, percent: fmtPercent};
 
   function rpAt(pos) {  // slider position -> RP: 0 at the end stop, then log steps, 3 digits
     if (pos <= 0) return 0;
