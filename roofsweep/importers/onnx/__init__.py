@@ -44,4 +44,4 @@ def read_onnx(path: str, input_shapes=None, label: str | None = None) -> TraceRe
 def _stem(path) -> str:
     from pathlib import Path
 
-    return Path(str(path)).stem
+    return Path(str(path)).name
