@@ -284,14 +284,14 @@ def _one_line_error(args, *needles):
         assert n in lines[0], lines[0]
 
 
-def test_cli_layers_and_sweep_take_an_onnx_path(zoo_exports):
+def test_cli_layers_takes_an_onnx_path_and_its_input_shape(zoo_exports):
     res = runner.invoke(app, ["layers", "--model", zoo_exports["mnv2"], "--format", "json"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert "blocks.0.dw.conv" in res.stdout
-    res = runner.invoke(app, ["sweep", "--model", zoo_exports["mnv3-small-bn"], "--input-shape", "1x3x224x224"],
+    res = runner.invoke(app, ["layers", "--model", zoo_exports["mnv3-small-bn"], "--input-shape", "1x3x224x224"],
                         catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    assert "56.5 MMAC" in res.stdout
+    assert "mnv3-small-bn.onnx@1x3x224x224" in res.stdout
 
 
 def test_python_api_analyze_takes_a_path(zoo_exports):

@@ -159,8 +159,8 @@ def fuse(records: list[NodeRecord], model: str) -> pd.DataFrame:
         if root is None:
             group_of[r.index] = tail[r.index] = r.index
             members[r.index] = [r.index]
-            acc[r.index] = {"weight_elems": r.weight_elems, "has_bias": r.has_bias,
-                            "activation": r.activation if r.group == "activation" else ""}
+            # a record may carry an activation of its own (TFLite's fused_activation_function)
+            acc[r.index] = {"weight_elems": r.weight_elems, "has_bias": r.has_bias, "activation": r.activation}
             roots.append(r.index)
             continue
         state = acc[root]
