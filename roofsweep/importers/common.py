@@ -173,7 +173,10 @@ def fuse(records: list[NodeRecord], model: str) -> pd.DataFrame:
             state["weight_elems"] += records[root].channels
             state["has_bias"] = True
     rows = [_row(i, records, members[root], acc[root], model) for i, root in enumerate(roots)]
-    return pd.DataFrame(rows, columns=list(LAYER_COLUMNS)).astype(LAYER_COLUMNS)
+    df = pd.DataFrame(rows, columns=list(LAYER_COLUMNS)).astype(LAYER_COLUMNS)
+    for c in ("weight_dtype", "activation_dtype"):  # None, never NaN, where the cost model decides
+        df[c] = pd.Series([v if isinstance(v, str) else None for v in df[c]], index=df.index, dtype=object)
+    return df
 
 
 def _row(i: int, records: list[NodeRecord], member_ids: list[int], state: dict, model: str) -> dict:
