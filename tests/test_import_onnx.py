@@ -14,9 +14,8 @@ import warnings
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx")
-torch = pytest.importorskip("torch")
-
+import onnx
+import torch
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
@@ -205,17 +204,20 @@ def test_exported_attention_is_one_row_with_the_torch_trace_macs(tmp_path):
     assert att["input_elems"].iloc[0] == 320 + 80 + 80
 
 
-def test_silu_pattern_fuses_into_the_conv(tmp_path):
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.SiLU())
-    o = load_model_file(export(net, (1, 3, 8, 8), tmp_path / "silu.onnx"))
+@pytest.mark.parametrize("act,name", [(torch.nn.SiLU, "silu"), (torch.nn.GELU, "gelu")])
+def test_decomposed_activation_fuses_into_the_conv(tmp_path, act, name):
+    # SiLU exports as Sigmoid + Mul, GELU (opset 17) as Div + Erf + Add + Mul + Mul
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), act())
+    o = load_model_file(export(net, (1, 3, 8, 8), tmp_path / f"{name}.onnx", opset_version=17))
     assert len(o.layers) == 1
     row = o.layers.iloc[0]
-    assert (row["activation"], row["macs"]) == ("silu", 8 * 8 * 8 * 27)  # 512 outputs x 3*9
+    assert (row["activation"], row["macs"]) == (name, 8 * 8 * 8 * 27)  # 512 outputs x 3*9
+    assert row["output_elems"] == 512 and row["weight_elems"] == 8 * 27 + 8
 
 
 # ---------------------------------------------------------------------- quantized
 def _quantize(src: str, dst: str, fmt: str) -> str:
-    qz = pytest.importorskip("onnxruntime.quantization")
+    from onnxruntime import quantization as qz
 
     class Reader(qz.CalibrationDataReader):
         def __init__(self):

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("tflite")
-
 from typer.testing import CliRunner  # noqa: E402
 
 from roofsweep.cli import app  # noqa: E402

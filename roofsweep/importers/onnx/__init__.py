@@ -10,7 +10,7 @@ from roofsweep.layertable import TraceResult
 
 ONNX_NAMES = OpNames(
     softmax=frozenset({"Softmax"}), scale=frozenset({"Mul", "Div"}), add=frozenset({"Add"}),
-    sigmoid=frozenset({"Sigmoid"}), mul=frozenset({"Mul"}),
+    sigmoid=frozenset({"Sigmoid"}), mul=frozenset({"Mul"}), erf=frozenset({"Erf"}),
 )
 
 
