@@ -163,7 +163,7 @@ def load_experiment(path: str | Path) -> Experiment:
         resolution = _int(path, f"{where}.resolution", item.get("resolution"))
         batch = _int(path, f"{where}.batch", item.get("batch"))
         try:
-            ref = resolve(item["model"], width, resolution, 1 if batch is None else batch)
+            ref = resolve(_relative_model(path, item["model"]), width, resolution, 1 if batch is None else batch)
         except RoofsweepError as e:
             raise _err(path, where, str(e)) from None
         if item.get("label") is not None:
@@ -242,6 +242,15 @@ def load_experiment(path: str | Path) -> Experiment:
 def _relative(config: Path, spec: str) -> str:
     """Profile paths in a config are relative to the config file; names stay names."""
     if spec.endswith((".yaml", ".yml")) and not Path(spec).is_absolute():
+        return str((config.parent / spec).resolve())
+    return spec
+
+
+def _relative_model(config: Path, spec: str) -> str:
+    """A model file (``.onnx``/``.tflite``) in a config is relative to the config file."""
+    from roofsweep.importers import is_model_file
+
+    if is_model_file(spec) and not Path(spec).expanduser().is_absolute():
         return str((config.parent / spec).resolve())
     return spec
 

@@ -326,3 +326,22 @@ def test_too_new_opset_unbound_dims_and_missing_extra(zoo_exports, tmp_path, mon
     _one_line_error(["layers", "--model", p, "--input-shape", "1x4"], "new.onnx", "opset 99")
     monkeypatch.setitem(sys.modules, "onnx", None)
     _one_line_error(["layers", "--model", zoo_exports["mnv2"]], 'pip install "roofsweep[onnx]"')
+
+
+def test_weights_are_skipped_not_read_embedded_or_external(tmp_path):
+    from roofsweep.importers.onnx.wire import read_model_bytes
+
+    # Gemm 1x512 @ 512x256 (131,072 fp32 weights = 512 KiB of raw_data) + bias 256
+    nodes = [helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="fc")]
+    w = numpy_helper.from_array(np.ones((512, 256), np.float32), "w")
+    m = _model(nodes, [_vi("x", [1, 512])], [_vi("y", [1, 256])], [w, _init("b", (256,))])
+    p = _save(m, tmp_path, "big.onnx")
+    slim = onnx.load_model_from_string(read_model_bytes(p))
+    inits = {t.name: t for t in slim.graph.initializer}
+    assert list(inits["w"].dims) == [512, 256] and inits["w"].raw_data == b""  # payload skipped
+    assert len(inits["b"].raw_data) == 256 * 4  # small constants kept
+    r = load_model_file(p)
+    assert (r.macs, r.params) == (512 * 256, 512 * 256 + 256)
+    ext = tmp_path / "ext.onnx"
+    onnx.save(m, str(ext), save_as_external_data=True, location="ext.data", size_threshold=0)
+    assert (load_model_file(str(ext)).macs, load_model_file(str(ext)).params) == (r.macs, r.params)

@@ -116,3 +116,18 @@ def test_bad_tflite_files_are_one_line_errors(tmp_path):
 def test_missing_tflite_extra_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "tflite", None)
     _one_line_error(["layers", "--model", str(DATA / "ops_float.tflite")], 'pip install "roofsweep[tflite]"')
+
+
+def test_a_config_names_model_files_relative_to_itself(tmp_path):
+    import shutil
+
+    from roofsweep.config import load_experiment
+
+    (tmp_path / "models").mkdir()
+    shutil.copy(DATA / "int8.tflite", tmp_path / "models" / "int8.tflite")
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text("models:\n  - models/int8.tflite\n  - mnv1\nhardware: []\n")
+    exp = load_experiment(cfg)
+    refs = [m for m in exp.models]
+    assert refs[0].is_file and refs[0].label == "int8.tflite"
+    assert Path(refs[0].spec) == tmp_path / "models" / "int8.tflite"
