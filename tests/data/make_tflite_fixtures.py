@@ -84,8 +84,7 @@ class Writer:
         tflite.QuantizationParametersAddZeroPoint(b, z)
         return tflite.QuantizationParametersEnd(b)
 
-    def build(self, inputs, outputs) -> bytes:
-        b = flatbuffers.Builder(1024)
+    def _tensor_tables(self, b) -> list:
         tens = []
         for t in self.tensors:
             name = b.CreateString(t["name"])
@@ -99,6 +98,9 @@ class Writer:
             if q is not None:
                 tflite.TensorAddQuantization(b, q)
             tens.append(tflite.TensorEnd(b))
+        return tens
+
+    def _operator_tables(self, b) -> list:
         ops = []
         for code, ins, outs, options in self.ops:
             iv = self._ivec(b, tflite.OperatorStartInputsVector, ins)
@@ -112,6 +114,12 @@ class Writer:
                 tflite.OperatorAddBuiltinOptionsType(b, opt[0])
                 tflite.OperatorAddBuiltinOptions(b, opt[1])
             ops.append(tflite.OperatorEnd(b))
+        return ops
+
+    def build(self, inputs, outputs) -> bytes:
+        b = flatbuffers.Builder(1024)
+        tens = self._tensor_tables(b)
+        ops = self._operator_tables(b)
         sg_t = self._table_vec(b, tflite.SubGraphStartTensorsVector, tens)
         sg_i = self._ivec(b, tflite.SubGraphStartInputsVector, inputs)
         sg_o = self._ivec(b, tflite.SubGraphStartOutputsVector, outputs)
@@ -124,6 +132,9 @@ class Writer:
         tflite.SubGraphAddOperators(b, sg_ops)
         tflite.SubGraphAddName(b, sg_name)
         sg = tflite.SubGraphEnd(b)
+        return self._finish(b, sg)
+
+    def _finish(self, b, sg) -> bytes:
         codes = []
         for code, custom in self.codes:
             cc = b.CreateString(custom) if custom else None
