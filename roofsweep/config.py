@@ -231,7 +231,7 @@ def _resolve(path: Path, doc: ConfigSchema) -> Experiment:
         raise _Fail(f"settings.{e.field}" if e.field in doc.settings else "settings", e.reason) from None
     except RoofsweepError as e:
         raise _Fail("settings", str(e)) from None
-    refs, accuracy = _models(doc)
+    refs, accuracy = _models(path, doc)
     try:
         command_grid(doc.ridge_points)
     except RoofsweepError as e:
@@ -250,13 +250,14 @@ def _resolve(path: Path, doc: ConfigSchema) -> Experiment:
     )
 
 
-def _models(doc: ConfigSchema) -> tuple[list[ModelRef], dict[str, float]]:
+def _models(path: Path, doc: ConfigSchema) -> tuple[list[ModelRef], dict[str, float]]:
     refs: list[ModelRef] = []
     accuracy: dict[str, float] = {}
     for i, item in enumerate(doc.models):
         where = f"models[{i}]"
         try:
-            ref = resolve(item.model, item.width, item.resolution, 1 if item.batch is None else item.batch)
+            ref = resolve(_relative_model(path, item.model), item.width, item.resolution,
+                          1 if item.batch is None else item.batch)
         except RoofsweepError as e:
             raise _Fail(where, str(e)) from None
         if item.label is not None:
@@ -290,5 +291,14 @@ def _profiles(path: Path, hardware: list[str] | None) -> list[str] | None:
 def _relative(config: Path, spec: str) -> str:
     """Profile paths in a config are relative to the config file; names stay names."""
     if spec.endswith((".yaml", ".yml")) and not Path(spec).is_absolute():
+        return str((config.parent / spec).resolve())
+    return spec
+
+
+def _relative_model(config: Path, spec: str) -> str:
+    """A model file (``.onnx``/``.tflite``) in a config is relative to the config file."""
+    from roofsweep.importers import is_model_file
+
+    if is_model_file(spec) and not Path(spec).expanduser().is_absolute():
         return str((config.parent / spec).resolve())
     return spec

@@ -159,8 +159,8 @@ def fuse(records: list[NodeRecord], model: str) -> pd.DataFrame:
         if root is None:
             group_of[r.index] = tail[r.index] = r.index
             members[r.index] = [r.index]
-            acc[r.index] = {"weight_elems": r.weight_elems, "has_bias": r.has_bias,
-                            "activation": r.activation if r.group == "activation" else ""}
+            # a record may carry an activation of its own (TFLite's fused_activation_function)
+            acc[r.index] = {"weight_elems": r.weight_elems, "has_bias": r.has_bias, "activation": r.activation}
             roots.append(r.index)
             continue
         state = acc[root]
@@ -173,7 +173,10 @@ def fuse(records: list[NodeRecord], model: str) -> pd.DataFrame:
             state["weight_elems"] += records[root].channels
             state["has_bias"] = True
     rows = [_row(i, records, members[root], acc[root], model) for i, root in enumerate(roots)]
-    return pd.DataFrame(rows, columns=list(LAYER_COLUMNS)).astype(LAYER_COLUMNS)
+    df = pd.DataFrame(rows, columns=list(LAYER_COLUMNS)).astype(LAYER_COLUMNS)
+    for c in ("weight_dtype", "activation_dtype"):  # None, never NaN, where the cost model decides
+        df[c] = pd.Series([v if isinstance(v, str) else None for v in df[c]], index=df.index, dtype=object)
+    return df
 
 
 def _row(i: int, records: list[NodeRecord], member_ids: list[int], state: dict, model: str) -> dict:

@@ -6,6 +6,8 @@
   before the first matmul (how torch.onnx exports SDPA) is absorbed too. MACs: the two matmuls'
   (``batch x Lq x Lk x (E + Ev)``), inputs: q, k, v (and a mask tensor, if any).
 * **SiLU**: ``mul(x, sigmoid(x))`` becomes one ``silu`` activation, fusable into its producer.
+* **GELU** (erf form, how torch.onnx exports ``nn.GELU`` below opset 20):
+  ``mul(x, add(erf(div(x, c)), c)) [* c]`` becomes one ``gelu`` activation.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class OpNames:
     add: frozenset[str]
     sigmoid: frozenset[str]
     mul: frozenset[str]
+    erf: frozenset[str] = frozenset()
 
 
 def _consumers(records: list[NodeRecord], dead: set[int] = frozenset()) -> list[int]:
@@ -99,6 +102,47 @@ def _silu(records, consumers, names: OpNames, mul: NodeRecord, dead: set[int]) -
             return
 
 
+def _single(records, consumers, t: Tensor, ops: frozenset[str]) -> NodeRecord | None:
+    """The record that made ``t`` if its op is in ``ops``, it has one input and one reader."""
+    if t.producer < 0 or consumers[t.producer] != 1:
+        return None
+    r = records[t.producer]
+    return r if r.op in ops and len(r.inputs) == 1 else None
+
+
+def _gelu(records, consumers, names: OpNames, last: NodeRecord, dead: set[int]) -> None:
+    if not names.erf or last.op not in names.mul:
+        return
+    tail = [last]
+    mul = last
+    if len(last.inputs) == 1:  # the trailing "* 0.5"
+        p = last.inputs[0].producer
+        if p < 0 or consumers[p] != 1 or records[p].op not in names.mul or not _scalar_like(last):
+            return
+        mul, tail = records[p], [records[p], last]
+    if len(mul.inputs) != 2:
+        return
+    for a, b in ((0, 1), (1, 0)):
+        x = mul.inputs[a]
+        add = _single(records, consumers, mul.inputs[b], names.add)
+        erf = add and _single(records, consumers, add.inputs[0], names.erf)
+        div = erf and _single(records, consumers, erf.inputs[0], names.scale)
+        if div and _scalar_like(add) and _scalar_like(div) and div.inputs[0].producer == x.producer \
+                and div.inputs[0].shape == x.shape:
+            members = [div, erf, add, *tail]
+            for r in members[:-1]:
+                dead.add(r.index)
+            last.op = "+".join(r.op for r in members)
+            last.group, last.op_type, last.activation = "activation", "elementwise", "gelu"
+            last.inputs, last.params, last.weight_elems = [x], [], 0
+            last.names = [r.name for r in members[:-1] if r.name != last.name]
+            return
+
+
+def _scalar_like(r: NodeRecord) -> bool:
+    return all(e <= 1 for e in r.params)
+
+
 def merge_patterns(records: list[NodeRecord], names: OpNames) -> list[NodeRecord]:
     """The records with attention and SiLU patterns merged; renumbered 0..n-1."""
     dead: set[int] = set()
@@ -106,6 +150,10 @@ def merge_patterns(records: list[NodeRecord], names: OpNames) -> list[NodeRecord
     for r in records:
         if r.index not in dead:
             _silu(records, consumers, names, r, dead)
+    consumers = _consumers(records, dead)
+    for r in reversed(records):  # a trailing "* 0.5" is met before the multiply it scales
+        if r.index not in dead:
+            _gelu(records, consumers, names, r, dead)
     consumers = _consumers(records, dead)
     for r in records:
         if r.index not in dead:

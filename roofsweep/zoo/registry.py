@@ -288,7 +288,7 @@ def _resolve_file(path: str, width, resolution, batch: int, input_shape) -> Mode
         raise ModelBuildError(f"--width applies to zoo models only, not the model file {path}")
     if input_shape is None and (resolution is not None or batch != 1):
         raise ModelBuildError(f"{path}: give the input shape of a model file with --input-shape, not resolution/batch")
-    stem = Path(path).stem
+    stem = Path(path).name  # "net.onnx": never the same label as a zoo model
     if input_shape is not None and input_shape and isinstance(input_shape[0], (tuple, list)):
         shape: tuple = tuple(tuple(int(d) for d in s) for s in input_shape)
         label = f"{stem}@" + ",".join("x".join(map(str, s)) for s in shape)

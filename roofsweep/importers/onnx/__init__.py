@@ -10,7 +10,7 @@ from roofsweep.layertable import TraceResult
 
 ONNX_NAMES = OpNames(
     softmax=frozenset({"Softmax"}), scale=frozenset({"Mul", "Div"}), add=frozenset({"Add"}),
-    sigmoid=frozenset({"Sigmoid"}), mul=frozenset({"Mul"}),
+    sigmoid=frozenset({"Sigmoid"}), mul=frozenset({"Mul"}), erf=frozenset({"Erf"}),
 )
 
 
@@ -44,4 +44,4 @@ def read_onnx(path: str, input_shapes=None, label: str | None = None) -> TraceRe
 def _stem(path) -> str:
     from pathlib import Path
 
-    return Path(str(path)).stem
+    return Path(str(path)).name

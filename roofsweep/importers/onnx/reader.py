@@ -1,8 +1,9 @@
 """Reading an ONNX file: checks, input binding, shape inference and constant folding.
 
-The model is parsed once with ``onnx.load(path, load_external_data=False)``: weights stored in
-external data files are never read, and initializer shapes come from their ``dims``, so no
-weight array is ever materialised. Shape inference runs on a *skeleton* of the graph - large
+The file is parsed once, without its weights: ``wire.read_model_bytes`` memory-maps it and skips
+every large initializer payload at the protobuf wire level (so each weight byte is read zero
+times, and a 100 MB model costs a few MB of memory); weights in external data files are never
+opened either. Initializer shapes come from their ``dims``. Shape inference runs on a *skeleton* of the graph - large
 initializers declared as typed inputs, only small constants (shape vectors, scales) kept as
 values - so the weights are not copied either.
 
@@ -63,9 +64,11 @@ def load_graph(path: str, input_shapes=None) -> OnnxGraph:
     onnx = import_onnx(path)
     if not Path(path).is_file():
         raise ModelFileError(f"{path}: no such file")
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as e:  # protobuf's DecodeError and friends
+    from roofsweep.importers.onnx.wire import read_model_bytes
+
+    try:  # the weights' bytes are skipped, never read (see wire.py)
+        model = onnx.load_model_from_string(read_model_bytes(str(path)))
+    except Exception as e:  # a malformed wire format, protobuf's DecodeError and friends
         raise ModelFileError(f"{path}: not a readable ONNX model ({_first_line(e)})") from None
     opset = _check_model(onnx, model, path)
     graph = model.graph
