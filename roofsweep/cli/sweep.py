@@ -11,7 +11,7 @@ import typer
 
 from roofsweep.cli import app
 from roofsweep.cli.common import Format, Preset, emit, handle_errors, info, progress, status, warn
-from roofsweep.cli.models import MODEL_HELP, parse_shape
+from roofsweep.cli.models import INPUT_SHAPE_HELP, MODEL_HELP, parse_shapes
 
 HARDWARE_HELP = "Hardware profile name or YAML path; repeat for several. Default: every profile found."
 RP_HELP = "Ridge points in MAC/byte, e.g. 0,5,50,500."
@@ -100,7 +100,7 @@ def sweep_cmd(
     width: Optional[float] = typer.Option(None, "--width", "-w", help="Width multiplier (zoo models)."),
     resolution: Optional[int] = typer.Option(None, "--resolution", "-r", help="Input resolution in pixels."),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
-    input_shape: Optional[str] = typer.Option(None, "--input-shape", help="Input shape for external models."),
+    input_shape: Optional[list[str]] = typer.Option(None, "--input-shape", help=INPUT_SHAPE_HELP),
     hardware: Optional[list[str]] = typer.Option(None, "--hardware", "-H", help=HARDWARE_HELP),
     ridge_points: Optional[str] = typer.Option(None, "--ridge-points", help=RP_HELP),
     rp_range: Optional[str] = typer.Option(None, "--rp-range", help=RANGE_HELP),
@@ -118,7 +118,7 @@ def sweep_cmd(
     from roofsweep.analysis import HIGH_RP, LOW_RP, resolve_models, totals
     from roofsweep.report.terminal import dominant_layers_table, model_totals_panel, sweep_table
 
-    refs = resolve_models([model], width, resolution, batch, parse_shape(input_shape))
+    refs = resolve_models([model], width, resolution, batch, parse_shapes(input_shape))
     rps = _ridge_points(ridge_points, rp_range)
     target = _out_dir(out, f"sweep-{refs[0].label}", no_report, force)
     a = _analyze(refs, hardware, rps, preset.value, overrides)

@@ -175,7 +175,18 @@ def _trace_real(model, cpu_model, shapes, label: str, cause: BaseException) -> R
     except Exception as e:  # noqa: BLE001
         raise ModelBuildError(f"building {label} on the CPU to trace it on real tensors failed: "
                               f"{type(e).__name__}: {_first_line(e)}") from e
-    return _run(cpu.eval(), shapes, label, check_shapes=False, real=True)
+    compile_ = torch.compile
+    torch.compile = _eager_compile  # torchvision compiles its roi_align fallback on first call
+    try:
+        return _run(cpu.eval(), shapes, label, check_shapes=False, real=True)
+    finally:
+        torch.compile = compile_
+
+
+def _eager_compile(model=None, **_kwargs):
+    """``torch.compile`` while tracing on real tensors: the function itself, run eagerly, so the
+    recorders see its ops (and torch._dynamo, seconds to import, stays unloaded)."""
+    return model if model is not None else (lambda fn: fn)
 
 
 class _SkipInPlaceInit(TorchDispatchMode):

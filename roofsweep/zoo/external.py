@@ -53,10 +53,36 @@ def ensure_torchvision_importable() -> ModuleType:
         lib = torch.library.Library("torchvision", "DEF")
         lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
         lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        # Detection networks traced on real CPU tensors call nms: a reference kernel in torch.
+        lib.impl("nms", _nms_reference, "CPU")
         _TORCHVISION_OP_STUBS = lib
     import torchvision
+    import torchvision.ops.boxes
 
+    torchvision.ops.boxes._assert_has_ops = lambda: None  # nms has the kernel above
     return torchvision
+
+
+def _nms_reference(dets, scores, iou_threshold: float):
+    """Greedy non-maximum suppression: keep the best box, drop those overlapping it more than
+    ``iou_threshold``, repeat; the kept indices in decreasing score order (torchvision's nms)."""
+    import torch
+
+    order = torch.argsort(scores, descending=True)
+    boxes = dets[order]
+    area = (boxes[:, 2] - boxes[:, 0]).clamp(min=0) * (boxes[:, 3] - boxes[:, 1]).clamp(min=0)
+    lt = torch.maximum(boxes[:, None, :2], boxes[None, :, :2])
+    rb = torch.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
+    inter = (rb - lt).clamp(min=0).prod(dim=2)
+    iou = inter / (area[:, None] + area[None, :] - inter)
+    overlaps = iou > iou_threshold
+    suppressed = torch.zeros(len(order), dtype=torch.bool)
+    keep = []
+    for i in range(len(order)):
+        if not suppressed[i]:
+            keep.append(i)
+            suppressed |= overlaps[i]
+    return order[torch.tensor(keep, dtype=torch.long)]
 
 
 def _one_line(e: BaseException) -> str:
