@@ -37,6 +37,12 @@ def _first_line(e: BaseException) -> str:
     return text[0] if text else type(e).__name__
 
 
+def _described(e: BaseException) -> str:
+    """``KeyError: 'head'`` - the type tells what a bare message (``'head'``) does not."""
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0]}" if text else type(e).__name__
+
+
 def input_shapes(shape) -> tuple[tuple[int, ...], ...]:
     """One shape (``(1, 3, 224, 224)``) or a sequence of shapes, one per positional input."""
     if isinstance(shape, (tuple, list)) and shape and isinstance(shape[0], (tuple, list)):
@@ -109,7 +115,7 @@ def _run(model, shapes, label: str, check_shapes: bool, real: bool) -> RawTrace:
         if not real and _is_data_dependent(e):
             raise _DataDependent(e) from e
         raise ModelBuildError(
-            f"tracing {label} on input {_shape_text(shapes)} failed: {type(e).__name__}: {_first_line(e)}"
+            f"tracing {label} on input {_shape_text(shapes)} failed: {_described(e)}"
         ) from e
 
 
@@ -174,7 +180,7 @@ def _trace_real(model, cpu_model, shapes, label: str, cause: BaseException) -> R
         raise
     except Exception as e:  # noqa: BLE001
         raise ModelBuildError(f"building {label} on the CPU to trace it on real tensors failed: "
-                              f"{type(e).__name__}: {_first_line(e)}") from e
+                              f"{_described(e)}") from e
     compile_ = torch.compile
     torch.compile = _eager_compile  # torchvision compiles its roi_align fallback on first call
     try:
