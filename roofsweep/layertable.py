@@ -30,6 +30,9 @@ weight_dtype   str|None  element dtype of the row's weights as stored in the mod
                      None = decided by the cost model. The torch tracer always writes None; the
                      ONNX/TFLite importers write what the file stores (an int8 TFLite conv: int8)
 activation_dtype str|None element dtype of the row's activation inputs and outputs, same rules
+data_dependent bool  the row was traced on real tensors holding random data, because the model's
+                     control flow reads tensor values (detection: ``nonzero``, ``nms``); its
+                     shapes - and so its costs - depend on that input's detections
 
 ``op_type`` values: ``conv2d`` (dense or grouped convolution, 1-D convolutions included),
 ``dwconv2d`` (depthwise: groups == in_channels), ``conv3d`` (any convolution with a 3-D kernel:
@@ -80,6 +83,7 @@ LAYER_COLUMNS: dict[str, str] = {
     "modules": "object",
     "weight_dtype": "object",
     "activation_dtype": "object",
+    "data_dependent": "bool",
 }
 
 # Columns a LayerTable may lack (older cache entries, hand-made tables); they default to None.
@@ -111,6 +115,10 @@ class TraceResult:
     ``unsupported_ops`` maps aten op name -> number of calls that have no cost formula; they are
     *not* in ``layers`` and the totals are incomplete by that much (reporters say so).
     ``zero_cost_ops`` maps the named view/reshape-like ops seen -> count (costed at zero by design).
+    ``meta`` holds what the producer knows about the run: for a traced torch model
+    ``input_shapes`` (every positional input), ``input_source`` (where the input size came from
+    when none was given: ``timm pretrained_cfg input_size``, torchvision's weights transforms,
+    ``default``), ``data_dependent`` and ``derived_weight_ops``.
     """
 
     model: str
@@ -134,7 +142,13 @@ class TraceResult:
 
     @classmethod
     def from_json(cls, text: str) -> "TraceResult":
+        """Rebuild a TraceResult; ``ValueError`` for any document of the wrong shape."""
         d = json.loads(text)
+        if not isinstance(d, dict) or not isinstance(d.get("layers"), dict):
+            raise ValueError("not a TraceResult document")
+        missing = [c for c in LAYER_COLUMNS if c not in d["layers"]]
+        if missing:
+            raise ValueError(f"TraceResult document lacks columns {missing}")
         layers = pd.DataFrame(d.pop("layers"))
         if layers.empty:
             layers = empty_layer_table()

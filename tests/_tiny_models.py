@@ -53,3 +53,67 @@ def exits() -> nn.Module:
 
 def linear_only() -> nn.Module:
     return nn.Linear(8, 4)  # applied to an image input, the shapes cannot match
+
+
+class _Raises(nn.Module):
+    """A forward that fails with an ordinary Python error (not a torch one)."""
+
+    def __init__(self, exc: BaseException):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.exc = exc
+
+    def forward(self, x):
+        self.conv(x)
+        raise self.exc
+
+
+def raises_zero_division() -> nn.Module:
+    return _Raises(ZeroDivisionError("division by zero"))
+
+
+def raises_key_error() -> nn.Module:
+    return _Raises(KeyError("missing_key"))
+
+
+def raises_attribute_error() -> nn.Module:
+    return _Raises(AttributeError("'Net' object has no attribute 'head'"))
+
+
+def raises_stop_iteration() -> nn.Module:
+    return _Raises(StopIteration())
+
+
+class TwoInputs(nn.Module):
+    """Two images in (like an optical-flow network): one conv each, then their difference."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 3, bias=False)
+        self.b = nn.Conv2d(3, 4, 1, bias=False)
+
+    def forward(self, x, y):
+        return self.a(x) - self.b(y)
+
+
+def two_inputs() -> nn.Module:
+    return TwoInputs()
+
+
+class KeepPositive(nn.Module):
+    """Control flow that reads values: a conv, then only the positive outputs go on (like the
+    score threshold of a detector) - nonzero has no meta-device kernel."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.fc = nn.Linear(1, 2)
+
+    def forward(self, x):
+        y = self.conv(x).flatten()
+        kept = y[torch.nonzero(y > 0).squeeze(1)]
+        return self.fc(kept[:, None])
+
+
+def keep_positive() -> nn.Module:
+    return KeepPositive()

@@ -17,6 +17,20 @@ MODEL_HELP = (
 )
 
 
+INPUT_SHAPE_HELP = (
+    "Input shape, e.g. 1x3x224x224; repeat it once per positional input (a model taking two "
+    "images: --input-shape 1x3x224x224 --input-shape 1x3x224x224). Default: the model's native size."
+)
+
+
+def parse_shapes(texts: Optional[list[str]]):
+    """``--input-shape`` given once: one shape; several times: a tuple of shapes, one per input."""
+    shapes = [parse_shape(t) for t in (texts or []) if t]
+    if not shapes:
+        return None
+    return shapes[0] if len(shapes) == 1 else tuple(shapes)
+
+
 def parse_shape(text: Optional[str]) -> Optional[tuple[int, ...]]:
     if not text:
         return None
@@ -56,8 +70,7 @@ def layers_cmd(
     width: Optional[float] = typer.Option(None, "--width", "-w", metavar="X", help="Width multiplier (zoo models)."),
     resolution: Optional[int] = typer.Option(None, "--resolution", "-r", metavar="PX", help="Input resolution in pixels."),
     batch: int = typer.Option(1, "--batch", "-b", metavar="N", help="Batch size."),
-    input_shape: Optional[str] = typer.Option(None, "--input-shape", metavar="SHAPE",
-                                              help="Input shape for external models, e.g. 1x3x224x224."),
+    input_shape: Optional[list[str]] = typer.Option(None, "--input-shape", metavar="SHAPE", help=INPUT_SHAPE_HELP),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or csv."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Trace again instead of using the trace cache."),
 ) -> None:
@@ -68,7 +81,7 @@ def layers_cmd(
     from roofsweep.analysis import load_models, resolve_models
     from roofsweep.report.terminal import layers_table
 
-    (ref,) = resolve_models([model], width, resolution, batch, parse_shape(input_shape))
+    (ref,) = resolve_models([model], width, resolution, batch, parse_shapes(input_shape))
     (res,) = load_models([ref], use_cache=not no_cache)
     t = res.trace
     if fmt == Format.json:

@@ -11,7 +11,7 @@ import typer
 
 from roofsweep.cli import Command, app
 from roofsweep.cli.common import Format, Preset, emit, handle_errors, info, progress, status, warn
-from roofsweep.cli.models import MODEL_HELP, parse_shape
+from roofsweep.cli.models import INPUT_SHAPE_HELP, MODEL_HELP, parse_shapes
 from roofsweep.cli.options import (ACCURACIES_HELP, FORMAT_HELP, HARDWARE_HELP, RANGE_HELP, RP_HELP, SET_HELP,
                                    TOP1_HELP, accuracies)
 from roofsweep.cli.options import ridge_points as _ridge_points
@@ -130,8 +130,7 @@ def sweep_cmd(
     width: Optional[float] = typer.Option(None, "--width", "-w", metavar="X", help="Width multiplier (zoo models)."),
     resolution: Optional[int] = typer.Option(None, "--resolution", "-r", metavar="PX", help="Input resolution in pixels."),
     batch: int = typer.Option(1, "--batch", "-b", metavar="N", help="Batch size."),
-    input_shape: Optional[str] = typer.Option(None, "--input-shape", metavar="SHAPE",
-                                              help="Input shape for external models, e.g. 1x3x224x224."),
+    input_shape: Optional[list[str]] = typer.Option(None, "--input-shape", metavar="SHAPE", help=INPUT_SHAPE_HELP),
     hardware: Optional[list[str]] = typer.Option(None, "--hardware", "-H", metavar="PROFILE", help=HARDWARE_HELP),
     ridge_points: Optional[str] = typer.Option(None, "--ridge-points", metavar="RPS", help=RP_HELP),
     rp_range: Optional[str] = typer.Option(None, "--rp-range", metavar="RANGE", help=RANGE_HELP),
@@ -149,7 +148,7 @@ def sweep_cmd(
     """
     from roofsweep.analysis import resolve_models
 
-    refs = resolve_models([model], width, resolution, batch, parse_shape(input_shape))
+    refs = resolve_models([model], width, resolution, batch, parse_shapes(input_shape))
     rps = _ridge_points(ridge_points, rp_range)
     target = _out_dir(out, f"sweep-{refs[0].label}", no_report, force, fmt)
     a = _analyze(refs, hardware, rps, preset.value, overrides)
@@ -185,7 +184,7 @@ def compare_cmd(
     """
     from roofsweep.analysis import resolve_models
 
-    refs = resolve_models(models, None, resolution, 1, parse_shape(input_shape))
+    refs = resolve_models(models, None, resolution, 1, parse_shapes(input_shape))
     acc = accuracies(models, refs, top1, accuracies_csv)
     rps = _ridge_points(ridge_points, rp_range)
     target = _out_dir(out, "compare", no_report, force, fmt)

@@ -2,10 +2,12 @@
 
 Key: roofsweep version, trace format, a fingerprint of the tracer's and the zoo's source code
 (so editing an architecture or a formula invalidates old entries even within one version),
-model spec, width and input shape (batch and resolution). A hit needs no torch import; a change
-of any key part is a miss. Entries are plain JSON written
-atomically (temporary file + rename), so an interrupted run never leaves a torn entry; an
-unreadable entry is treated as a miss and rewritten.
+model spec, width and input shapes (batch and resolution), the installed versions of torch,
+torchvision and timm (read from package metadata: no import), and the environment switches that
+change what a model builds to (``TIMM_FUSED_ATTN``...). A hit needs no torch import; a change
+of any key part is a miss. Entries are plain JSON written atomically (temporary file + rename),
+so an interrupted run never leaves a torn entry; an unreadable entry - torn, not JSON, or JSON of
+the wrong shape such as ``null`` - is deleted, treated as a miss and traced again.
 
 Location: ``$ROOFSWEEP_CACHE_DIR`` or the per-user cache folder (``platformdirs``);
 ``ROOFSWEEP_CACHE_DIR=off`` disables caching. Only zoo, ``torchvision:`` and ``timm:`` models are
@@ -23,7 +25,10 @@ from pathlib import Path
 from roofsweep import __version__
 from roofsweep.layertable import TraceResult
 
-TRACE_FORMAT = 1
+TRACE_FORMAT = 2
+# Packages whose code builds or runs the models, and environment switches that change a model.
+KEY_PACKAGES = ("torch", "torchvision", "timm")
+KEY_ENV = ("TIMM_FUSED_ATTN", "TIMM_USE_SCIPY_INTERP")
 
 
 def cache_dir() -> Path | None:
@@ -55,18 +60,25 @@ def _package_version(name: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=1)
+def _versions() -> str:
+    return ",".join(f"{p}={_package_version(p)}" for p in KEY_PACKAGES)
+
+
+def environment_key() -> str:
+    """The package versions and environment switches a trace depends on."""
+    versions = _versions()
+    switches = ",".join(f"{e}={os.environ.get(e)!r}" for e in KEY_ENV)
+    return f"{versions}|{switches}"
+
+
 def cache_path(ref) -> Path | None:
     d = cache_dir()
     if d is None:
         return None
-    if ":" in ref.spec:
-        prefix = ref.spec.split(":", 1)[0]
-        if prefix not in ("torchvision", "timm"):
-            return None
-        key_extra = f"{prefix}={_package_version(prefix)}"
-    else:
-        key_extra = ""
-    key = f"{__version__}|{TRACE_FORMAT}|{code_fingerprint()}|{ref.cache_key()}|{key_extra}"
+    if ":" in ref.spec and ref.spec.split(":", 1)[0] not in ("torchvision", "timm"):
+        return None
+    key = f"{__version__}|{TRACE_FORMAT}|{code_fingerprint()}|{ref.cache_key()}|{environment_key()}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     safe = "".join(c if c.isalnum() or c in "-_.@" else "_" for c in ref.label)[:60]
     return d / f"{safe}-{digest}.json"
@@ -78,7 +90,11 @@ def load_cached(ref) -> TraceResult | None:
         return None
     try:
         return TraceResult.from_json(path.read_text())
-    except (OSError, ValueError, KeyError, TypeError):
+    except Exception:  # noqa: BLE001 - any unreadable entry (torn, not JSON, wrong shape) is a miss
+        try:
+            path.unlink()
+        except OSError:
+            pass
         return None
 
 
@@ -102,6 +118,8 @@ def load_or_trace(ref, use_cache: bool = True) -> TraceResult:
         from roofsweep.importers import load_model_file
 
         return load_model_file(ref.spec, ref.input_shape or None, ref.label)
+    if getattr(ref, "module", None) is not None:
+        use_cache = False  # a module object: nothing to key a cache entry on
     if use_cache:
         hit = load_cached(ref)
         if hit is not None:

@@ -30,7 +30,8 @@ def _fmt_shape(shape: tuple[int, ...]) -> str:
     return "x".join(str(int(s)) for s in shape)
 
 
-def fuse(records: list[OpRecord], model: str) -> pd.DataFrame:
+def fuse(records: list[OpRecord], model: str, data_dependent: bool = False) -> pd.DataFrame:
+    """LayerTable rows of a trace; ``data_dependent`` marks a trace run on real tensors."""
     consumers = [0] * len(records)
     for r in records:
         for producer, _, _ in r.inputs:
@@ -93,6 +94,7 @@ def fuse(records: list[OpRecord], model: str) -> pd.DataFrame:
                 "reads_model_input": any(p == MODEL_INPUT for p, _, _ in r.inputs),
                 "modules": ",".join(modules),
                 "weight_dtype": None, "activation_dtype": None,  # decided by the cost model
+                "data_dependent": data_dependent,
             }
         )
     df = pd.DataFrame(rows, columns=list(LAYER_COLUMNS))

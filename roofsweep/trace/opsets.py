@@ -86,6 +86,9 @@ OTHER_MEMORY_OPS = frozenset(
         "grid_sampler_2d", "index", "index_select", "gather", "embedding", "roll", "flip",
         "pixel_shuffle", "pixel_unshuffle", "im2col", "col2im", "topk", "sort", "cumsum",
         "scatter", "index_put", "_unsafe_index", "repeat", "tril", "triu",
+        # data-dependent output sizes (met on real tensors only: detection post-processing)
+        "nonzero", "masked_select", "nms", "_unique2", "unique_dim", "unique_consecutive",
+        "argsort", "roi_align",
     }
 )
 

@@ -74,6 +74,7 @@ class _State:
         self.derived_weight_ops: Counter[str] = Counter()
         self.suspended = False
         self.check_shapes = False
+        self.real = False  # tensors hold data: compute every op, no fast shapes
 
     # -- module attribution -------------------------------------------------------------
     def current_module(self) -> tuple[str, str]:
@@ -165,6 +166,8 @@ class _DispatchRecorder(TorchDispatchMode):
         self._info: dict[object, _OpInfo] = {}
 
     def _run(self, func, args, kwargs):
+        if self.s.real:
+            return func(*args, **kwargs)
         fast = FAST_SHAPES.get((func.overloadpacket.__name__, func._overloadname))
         if fast is not None:
             out = fast(args, kwargs)
@@ -319,7 +322,7 @@ def _record_sdpa(s: _State, args, kwargs) -> torch.Tensor:
     out_shape = (*batch, q.shape[-2], v.shape[-1])
     s.suspended = True
     try:
-        out = _attention_output(out_shape, q)
+        out = _SDPA(*args, **kwargs) if s.real else _attention_output(out_shape, q)
     finally:
         s.suspended = False
     targs = [q, k, v] + ([mask] if isinstance(mask, torch.Tensor) else [])
@@ -336,16 +339,26 @@ class RawTrace:
     unsupported: dict[str, int]
     zero_cost: dict[str, int]
     params: int
+    derived_weight_ops: dict[str, int] = field(default_factory=dict)
+    data_dependent: bool = False  # traced on real CPU tensors
 
 
-def run_trace(model: torch.nn.Module, example: torch.Tensor, check_shapes: bool = False) -> RawTrace:
-    """Run ``model(example)`` once under the recorders; ``example`` must be on the meta device."""
+def run_trace(model: torch.nn.Module, example, check_shapes: bool = False, real: bool = False) -> RawTrace:
+    """Run ``model(*examples)`` once under the recorders.
+
+    ``example`` is one tensor or a sequence of them (one per positional input), on the meta
+    device - or, with ``real``, CPU tensors holding data: every op then computes for real (no
+    fast shapes), for models whose control flow reads tensor values.
+    """
+    examples = [example] if isinstance(example, torch.Tensor) else list(example)
     module_names = {id(m): n for n, m in model.named_modules(remove_duplicate=False)}
     params = {id(p): p for p in model.parameters()}
     param_ids = set(params) | {id(b) for b in model.buffers()}
     state = _State(module_names, param_ids)
     state.check_shapes = check_shapes
-    state.producer[id(example)] = MODEL_INPUT
+    state.real = real
+    for x in examples:
+        state.producer[id(x)] = MODEL_INPUT
 
     def pre(mod, _inp):
         state.stack.append(mod)
@@ -360,7 +373,7 @@ def run_trace(model: torch.nn.Module, example: torch.Tensor, check_shapes: bool 
     F.scaled_dot_product_attention = functools.partial(_nested_sdpa, state, sdpa)
     try:
         with torch.no_grad(), _AttentionCatcher(state), _DispatchRecorder(state):
-            model(example)
+            model(*examples)
     finally:
         F.scaled_dot_product_attention = sdpa
         h1.remove()
@@ -370,4 +383,6 @@ def run_trace(model: torch.nn.Module, example: torch.Tensor, check_shapes: bool 
         unsupported=dict(state.unsupported),
         zero_cost=dict(state.zero_cost),
         params=sum(p.numel() for p in params.values()),
+        derived_weight_ops=dict(state.derived_weight_ops),
+        data_dependent=real,
     )

@@ -10,7 +10,9 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import inspect
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -51,10 +53,36 @@ def ensure_torchvision_importable() -> ModuleType:
         lib = torch.library.Library("torchvision", "DEF")
         lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
         lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        # Detection networks traced on real CPU tensors call nms: a reference kernel in torch.
+        lib.impl("nms", _nms_reference, "CPU")
         _TORCHVISION_OP_STUBS = lib
     import torchvision
+    import torchvision.ops.boxes
 
+    torchvision.ops.boxes._assert_has_ops = lambda: None  # nms has the kernel above
     return torchvision
+
+
+def _nms_reference(dets, scores, iou_threshold: float):
+    """Greedy non-maximum suppression: keep the best box, drop those overlapping it more than
+    ``iou_threshold``, repeat; the kept indices in decreasing score order (torchvision's nms)."""
+    import torch
+
+    order = torch.argsort(scores, descending=True)
+    boxes = dets[order]
+    area = (boxes[:, 2] - boxes[:, 0]).clamp(min=0) * (boxes[:, 3] - boxes[:, 1]).clamp(min=0)
+    lt = torch.maximum(boxes[:, None, :2], boxes[None, :, :2])
+    rb = torch.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
+    inter = (rb - lt).clamp(min=0).prod(dim=2)
+    iou = inter / (area[:, None] + area[None, :] - inter)
+    overlaps = iou > iou_threshold
+    suppressed = torch.zeros(len(order), dtype=torch.bool)
+    keep = []
+    for i in range(len(order)):
+        if not suppressed[i]:
+            keep.append(i)
+            suppressed |= overlaps[i]
+    return order[torch.tensor(keep, dtype=torch.long)]
 
 
 def _one_line(e: BaseException) -> str:
@@ -82,7 +110,7 @@ def _import_package(package: str, spec: str) -> ModuleType:
         return importlib.import_module(package)
     except ImportError:
         raise ModelBuildError(
-            f"{package} is not installed; pip install {package} to use '{spec}'"
+            f"{package} is not installed; pip install \"roofsweep[models]\" to use '{spec}'"
         ) from None
     except Exception as e:  # noqa: BLE001 - e.g. a torchvision wheel built for another torch
         raise ModelBuildError(
@@ -101,6 +129,18 @@ def _checked(model: object, spec: str) -> nn.Module:
     return model.eval()
 
 
+def _no_weights(builder) -> dict:
+    """``weights=None`` and, where the builder takes them, ``weights_backbone=None`` (a
+    segmentation or detection network would otherwise download its ImageNet backbone) and
+    ``pretrained``-style switches off: nothing is ever downloaded."""
+    params = inspect.signature(builder).parameters
+    off = {"weights": None}
+    for name in ("weights_backbone", "pretrained", "pretrained_backbone"):
+        if name in params:
+            off[name] = None if name.startswith("weights") else False
+    return off
+
+
 def build_torchvision(name: str) -> nn.Module:
     spec = f"torchvision:{name}"
     tv = _import_package("torchvision", spec)
@@ -108,7 +148,7 @@ def build_torchvision(name: str) -> nn.Module:
     if name not in names:
         raise UnknownModelError(_close(name, names, "torchvision model"))
     try:
-        model = tv.models.get_model(name, weights=None)
+        model = tv.models.get_model(name, **_no_weights(tv.models.get_model_builder(name)))
     except Exception as e:  # noqa: BLE001 - any constructor failure is a build error
         raise ModelBuildError(f"building '{spec}' failed: {_one_line(e)}") from e
     return _checked(model, spec)
@@ -138,14 +178,14 @@ def _load_module(target: str, spec: str) -> ModuleType:
         module = importlib.util.module_from_spec(file_spec)
         try:
             file_spec.loader.exec_module(module)
-        except Exception as e:  # noqa: BLE001
+        except (Exception, SystemExit) as e:  # noqa: BLE001 - user code may even call sys.exit()
             raise ModelBuildError(f"importing {target} failed: {_one_line(e)}") from e
         return module
     try:
         return importlib.import_module(target)
     except ModuleNotFoundError as e:
         raise ModelBuildError(f"cannot import module '{target}' for '{spec}': {_one_line(e)}") from None
-    except Exception as e:  # noqa: BLE001
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - user code may even call sys.exit()
         raise ModelBuildError(f"importing '{target}' failed: {_one_line(e)}") from e
 
 
@@ -177,3 +217,97 @@ def build_external(spec: str) -> nn.Module:
     if source == "timm":
         return build_timm(name)
     return build_callable(spec)
+
+
+# ------------------------------------------------------------------------ native input size
+DEFAULT_SIZE = 224
+VIDEO_FRAMES = 16  # torchvision's video classifiers are trained on 16-frame clips
+
+
+@dataclass(frozen=True)
+class NativeInput:
+    """The batch-1 input shapes a network was trained at, and where that figure comes from."""
+
+    shapes: tuple[tuple[int, ...], ...]
+    source: str
+
+
+def native_input(spec: str) -> NativeInput:
+    """What a ``torchvision:`` / ``timm:`` network was trained at (no weights downloaded).
+
+    timm: the model's ``pretrained_cfg["input_size"]``. torchvision: its default weights'
+    documented preprocessing (``crop_size`` of a classifier, ``resize_size`` of a segmenter, the
+    clip of a video classifier; an optical-flow network takes two images). Otherwise 224 px.
+    """
+    source, _, name = spec.partition(":")
+    if source == "timm":
+        return _timm_native(name, spec)
+    if source == "torchvision":
+        return _torchvision_native(name, spec)
+    return NativeInput(((1, 3, DEFAULT_SIZE, DEFAULT_SIZE),), "default")
+
+
+def _timm_native(name: str, spec: str) -> NativeInput:
+    timm = _import_package("timm", spec)
+    if not timm.is_model(name):
+        raise UnknownModelError(_close(name, timm.list_models(), "timm model"))
+    cfg = timm.get_pretrained_cfg(name)
+    size = tuple(getattr(cfg, "input_size", None) or ()) if cfg is not None else ()
+    if len(size) != 3 or not all(isinstance(d, int) and d > 0 for d in size):
+        return NativeInput(((1, 3, DEFAULT_SIZE, DEFAULT_SIZE),), "default")
+    return NativeInput(((1, *size),), "timm pretrained_cfg input_size")
+
+
+def _torchvision_native(name: str, spec: str) -> NativeInput:
+    tv = _import_package("torchvision", spec)
+    names = tv.models.list_models()
+    if name not in names:
+        raise UnknownModelError(_close(name, names, "torchvision model"))
+    try:
+        weights = tv.models.get_model_weights(name).DEFAULT
+    except Exception:  # noqa: BLE001 - a model without a weights enum
+        return NativeInput(((1, 3, DEFAULT_SIZE, DEFAULT_SIZE),), "default")
+    preset = weights.transforms
+    kind = getattr(getattr(preset, "func", preset), "__name__", "")
+    shapes_of = _PRESET_SHAPES.get(kind)
+    if shapes_of is None:  # detection presets resize inside the model: any size works
+        return NativeInput(((1, 3, DEFAULT_SIZE, DEFAULT_SIZE),), "default")
+    kw = getattr(preset, "keywords", {}) or {}
+    return NativeInput(shapes_of(kw, weights.meta), f"torchvision {type(weights).__name__}.DEFAULT transforms")
+
+
+def _video(kw: dict, meta: dict) -> tuple[tuple[int, ...], ...]:
+    h, w = _pair(kw.get("crop_size"))
+    return ((1, 3, max(VIDEO_FRAMES, int(meta.get("min_temporal_size", 0))), h, w),)
+
+
+def _crop(kw: dict, meta: dict) -> tuple[tuple[int, ...], ...]:
+    return ((1, 3, *_pair(kw.get("crop_size"))),)
+
+
+def _resize(kw: dict, meta: dict) -> tuple[tuple[int, ...], ...]:
+    return ((1, 3, *_pair(kw.get("resize_size"))),)
+
+
+def _two_images(kw: dict, meta: dict) -> tuple[tuple[int, ...], ...]:
+    image = (1, 3, DEFAULT_SIZE, DEFAULT_SIZE)
+    return (image, image)  # optical flow: the flow between two frames
+
+
+# torchvision's preprocessing preset of a weights enum -> the input shapes it produces.
+_PRESET_SHAPES = {
+    "ImageClassification": _crop,
+    "SemanticSegmentation": _resize,
+    "VideoClassification": _video,
+    "OpticalFlow": _two_images,
+}
+
+
+def _pair(size) -> tuple[int, int]:
+    if isinstance(size, int):
+        return size, size
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        return int(size[0]), int(size[1])
+    if isinstance(size, (tuple, list)) and len(size) == 1:
+        return int(size[0]), int(size[0])
+    return DEFAULT_SIZE, DEFAULT_SIZE

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from roofsweep.errors import ModelBuildError, UnknownModelError, did_you_mean
 from roofsweep.schema import check_model_size
@@ -165,6 +166,13 @@ class ModelRef:
     display_name: str
     top1: float | None = None
     top1_source: str | None = None
+    # Inputs after the first, for a forward() taking several tensors (an optical-flow network).
+    more_inputs: tuple[tuple[int, ...], ...] = ()
+    # Where the input size comes from when none was given ("timm pretrained_cfg input_size"...).
+    input_source: str = ""
+    # An nn.Module handed over directly (``analyze([("my-net", net)])``): traced as it is given,
+    # through a meta-device copy, never cached.
+    module: Any = field(default=None, compare=False, repr=False)
 
     @property
     def is_zoo(self) -> bool:
@@ -175,8 +183,13 @@ class ModelRef:
         """A model file (``.onnx``, ``.tflite``) read by ``roofsweep.importers``, not built."""
         return self.family == "file"
 
+    def input_shapes(self) -> tuple[tuple[int, ...], ...]:
+        """Every positional input's shape, the first being ``input_shape``."""
+        return (self.input_shape, *self.more_inputs)
+
     def cache_key(self) -> str:
-        return f"{self.spec}|w={self.width:g}|in={'x'.join(map(str, self.input_shape))}"
+        shapes = ",".join("x".join(map(str, s)) for s in self.input_shapes)
+        return f"{self.spec}|w={self.width:g}|in={shapes}"
 
 
 def _fmt_width(width: float) -> str:
@@ -198,20 +211,18 @@ def resolve(
         raise ModelBuildError(f"batch must be a positive integer, got {batch}")
     from roofsweep.importers import is_model_file
 
-    if is_model_file(spec):
+    if isinstance(spec, str) and is_model_file(spec):
         return _resolve_file(str(spec), width, resolution, batch, input_shape)
+    if not isinstance(spec, str):
+        return _resolve_module(spec, resolution, batch, input_shape)
     if ":" in spec:  # external: torchvision:NAME, timm:NAME, package.module:callable
         if width is not None and width != 1.0:
             raise ModelBuildError(f"--width applies to zoo models only, not '{spec}'")
-        if input_shape is None:
-            r = resolution if resolution is not None else 224
-            _check_resolution(spec, r, 1)
-            input_shape = (batch, 3, r, r)
-        else:
-            batch, input_shape = _shape_and_batch(spec, input_shape, batch, resolution)
-        label = spec if input_shape[-1] == 224 or len(input_shape) != 4 else f"{spec}@{input_shape[-1]}"
-        check_model_size(spec, label, 1.0, input_shape)
-        return ModelRef(spec, 1.0, input_shape[-1], batch, tuple(input_shape), label, "external", spec)
+        return _resolve_external(spec, resolution, batch, input_shape)
+    if input_shape is not None and input_shape and not isinstance(input_shape[0], int):
+        if len(input_shape) != 1:
+            raise ModelBuildError(f"{spec} takes one input, not {len(input_shape)} input shapes")
+        input_shape = tuple(input_shape[0])
 
     entry, name_width = lookup(spec)
     if name_width is not None and width is not None and not math.isclose(name_width, width):
@@ -249,6 +260,57 @@ def resolve(
         top1=top.top1 if top else None,
         top1_source=top.source if top else None,
     )
+
+
+def _resolve_module(obj, resolution: int | None, batch: int, input_shape) -> ModelRef:
+    """A model given as an ``nn.Module`` or a ``(label, nn.Module)`` pair (torch-free check)."""
+    label, module = obj if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[0], str) \
+        else (type(obj).__name__, obj)
+    if not (callable(getattr(module, "forward", None)) and callable(getattr(module, "parameters", None))):
+        raise ModelBuildError(
+            f"a model must be a name, a spec string, an nn.Module or a (label, nn.Module) pair, "
+            f"not {type(module).__name__}"
+        )
+    if not label.strip() or ":" in label:
+        raise ModelBuildError(f"model label {label!r} must be non-empty and hold no ':'")
+    ref = _resolve_external(f"module:{label}", resolution, batch, input_shape)
+    return ModelRef(ref.spec, 1.0, ref.resolution, ref.batch, ref.input_shape, label, "external",
+                    label, more_inputs=ref.more_inputs, input_source=ref.input_source, module=module)
+
+
+def _is_shape_list(shape) -> bool:
+    return bool(shape) and isinstance(shape, (tuple, list)) and isinstance(shape[0], (tuple, list))
+
+
+def _resolve_external(spec: str, resolution: int | None, batch: int, input_shape) -> ModelRef:
+    """An external model's inputs: the given shapes, else its native size (torchvision's and
+    timm's documented input size, 224 px otherwise) at the batch and resolution asked for."""
+    if input_shape is None:
+        from roofsweep.zoo.external import native_input
+
+        native = native_input(spec)
+        shapes = native.shapes
+        if resolution is not None:
+            _check_resolution(spec, resolution, 1)
+            shapes = tuple((*s[:-2], resolution, resolution) for s in shapes)
+        shapes = tuple((batch, *s[1:]) for s in shapes)
+        source = native.source if resolution is None else "--resolution"
+        label = spec if shapes == tuple((batch, *s[1:]) for s in native.shapes) else f"{spec}@{resolution}"
+    else:
+        given = tuple(tuple(s) for s in input_shape) if _is_shape_list(input_shape) else (tuple(input_shape),)
+        if not given:
+            raise ModelBuildError(f"no input shape given for '{spec}'")
+        checked = [_shape_and_batch(spec, s, batch, resolution) for s in given]
+        batch = max(b for b, _ in checked)
+        shapes = tuple((batch, *s[1:]) for _, s in checked)
+        source = "--input-shape"
+        first = shapes[0]
+        label = spec if first[-1] == 224 or len(first) != 4 else f"{spec}@{first[-1]}"
+    first = shapes[0]
+    for s in shapes:
+        check_model_size(spec, label, 1.0, s)
+    return ModelRef(spec, 1.0, first[-1], batch, first, label, "external", spec,
+                    more_inputs=shapes[1:], input_source=source)
 
 
 def _shape_and_batch(

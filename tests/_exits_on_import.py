@@ -1,0 +1,5 @@
+"""A user module that quits the interpreter when imported (hostile input: roofsweep must say so)."""
+
+import sys
+
+sys.exit(4)
