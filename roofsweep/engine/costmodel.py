@@ -72,6 +72,10 @@ class CostModel:
     sweep_bandwidth_bytes_per_s  DRAM bandwidth held fixed in ridge-point sweeps
                                  (peak MAC/s = RP x this)
     rp0_peak_macs_per_s          peak MAC/s at ridge point 0, where memory is free
+    latency                      ``roofline`` (the bound) or ``calibrated`` (the profile's fitted
+                                 latency model, ``roofsweep.engine.calibrated``); None = calibrated
+                                 where the profile has a calibration. Ridge-point sweeps are
+                                 always the roofline.
     """
 
     name: str = "custom"
@@ -88,6 +92,7 @@ class CostModel:
     onchip_bytes: float | None = None
     sweep_bandwidth_bytes_per_s: float = 40e9
     rp0_peak_macs_per_s: float = 200e9
+    latency: str | None = None
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -223,6 +228,14 @@ def _coerce(key: str, v: Any) -> Any:
         return _as_number(key, v, "bandwidth", positive=True)
     if key == "rp0_peak_macs_per_s":
         return _as_number(key, v, "compute", positive=True)
+    if key == "latency":
+        from roofsweep.engine.calibrated import LATENCY_CHOICES
+
+        if _is_none(v):
+            return None
+        if v not in LATENCY_CHOICES:
+            raise ConfigError(f"cost model 'latency' must be one of {', '.join(LATENCY_CHOICES)} or none; got {v!r}")
+        return v
     raise AssertionError(f"no validator for CostModel.{key}")  # pragma: no cover
 
 
