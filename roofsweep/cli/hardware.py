@@ -91,7 +91,12 @@ def show_cmd(
             for d, v in p.peak_macs_per_s.items()
         ]
     )
-    emit(rows, fmt, [profile_panel(p)])
+    panels = [profile_panel(p)]
+    if getattr(p, "calibration", None) is not None:
+        from roofsweep.report.measure_tables import calibration_panel
+
+        panels.append(calibration_panel(p.calibration))
+    emit(rows, fmt, panels)
 
 
 @hw_app.command("validate")

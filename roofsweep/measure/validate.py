@@ -106,10 +106,25 @@ class ValidationResult:
         """The one object ``validate --format json`` prints: ``{"models": [...], "summary":
         {"roofline": {...}, "fitted_rp": {...}, "calibrated": {...}, "macs": {...},
         "fitted_ridge_point": RP, ...}}`` (metrics in ``roofsweep.measure.accuracy``)."""
-        rows = self.models.astype(object).where(self.models.notna(), None).to_dict("records")
+        import json
+
+        rows = json.loads(self.models.to_json(orient="records"))  # NaN -> null, numpy -> Python
         summary = {**self.predictors, **{k: v for k, v in self.summary().items() if k not in self.predictors}}
         summary["measured"] = len(self.models)
-        return {"models": rows, "summary": summary}
+        return {"models": rows, "summary": _json_safe(summary)}
+
+
+def _json_safe(v):
+    """Plain JSON values: non-finite floats -> None, numpy scalars -> Python, tuples -> lists."""
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(float(v)) else None
+    return v
 
 
 # ------------------------------------------------------------------------------ the RP fit
