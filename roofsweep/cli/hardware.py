@@ -56,7 +56,12 @@ def show_cmd(
     from roofsweep.report.terminal import profile_panel
 
     p = get_profile(name)
-    emit(profile_dtype_rows(p), fmt, [profile_panel(p)])
+    panels = [profile_panel(p)]
+    if getattr(p, "calibration", None) is not None:
+        from roofsweep.report.measure_tables import calibration_panel
+
+        panels.append(calibration_panel(p.calibration))
+    emit(profile_dtype_rows(p), fmt, panels)
 
 
 @hw_app.command("validate", cls=Command)

@@ -15,16 +15,14 @@ from roofsweep.cli.models import MODEL_HELP
 def _set_threads(threads: Optional[int]) -> None:
     if threads is None:
         return
-    from roofsweep.errors import ConfigError
+    from roofsweep.measure.runtimes import set_threads
 
-    import os
+    set_threads(threads)
 
-    most = max(64, 4 * (os.cpu_count() or 1))  # far past this, torch's thread pools exhaust memory or crash
-    if not 1 <= threads <= most:
-        raise ConfigError(f"--threads must be from 1 to {most} on this host, got {threads}")
-    import torch
 
-    torch.set_num_threads(threads)
+RUNTIME_HELP = "torch (eager) or onnxruntime (needs the 'ort' extra)."
+CLOCK_HELP = "wall, or cpu: the process's CPU time (one thread; ignores time descheduled on a busy machine)."
+STAT_HELP = "median of the timed runs, or min (the fastest run; least disturbed by other processes)."
 
 
 class _Bar:
@@ -72,9 +70,8 @@ def probe_cmd(
     from roofsweep.hardware import user_profile_dir, write_profile
     from roofsweep.measure.probe import hostname_slug, probe_host
     from roofsweep.report.bundle import check_writable
-    from roofsweep.report.terminal import profile_panel
-
     from roofsweep.hardware.schema import validate_name
+    from roofsweep.report.terminal import profile_panel
 
     if name is not None:  # a bad name or output fails before a minute of measuring
         validate_name(name, "--name")
@@ -109,11 +106,15 @@ def measure_cmd(
     width: Optional[float] = typer.Option(None, "--width", "-w", help="Width multiplier (zoo models)."),
     resolution: Optional[int] = typer.Option(None, "--resolution", "-r", help="Input resolution in pixels."),
     batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
+    runtime: str = typer.Option("torch", "--runtime", help=RUNTIME_HELP),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
-    repeats: int = typer.Option(20, "--repeats", help="Timed runs (median reported)."),
+    repeats: int = typer.Option(20, "--repeats", help="Timed runs at least."),
+    max_repeats: Optional[int] = typer.Option(None, "--max-repeats", help="More runs until the median is stable, up to this (default 3 x --repeats)."),
     warmup: int = typer.Option(5, "--warmup", help="Untimed runs first."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: torch's choice)."),
-    per_layer: bool = typer.Option(True, "--per-layer/--no-per-layer", help="Also time every layer (hooked run)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Threads (default: the runtime's choice; onnxruntime: 1)."),
+    clock: str = typer.Option("wall", "--clock", help=CLOCK_HELP),
+    statistic: str = typer.Option("median", "--statistic", help=STAT_HELP),
+    per_layer: bool = typer.Option(True, "--per-layer/--no-per-layer", help="Also time every layer (hooked run / profiler)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
 ) -> None:
     """Run the real model (random weights, eval, no grad) and measure its latency, per layer too.
@@ -124,52 +125,64 @@ def measure_cmd(
 
     from roofsweep.analysis import resolve_models
     from roofsweep.measure.latency import measure_model
-    from roofsweep.report.terminal import layers_table
-    from roofsweep.units import fmt_time
+    from roofsweep.measure.runtimes import check_device, runtime_function
+    from roofsweep.report.measure_tables import measure_line, measured_layers_table
 
     (ref,) = resolve_models([model], width, resolution, batch)
+    runtime_function(runtime)
+    check_device(device)
     _set_threads(threads)
+    extra = {"threads": threads or 1} if runtime == "onnxruntime" else {}
     with _Bar() as bar:
-        res = measure_model(ref, device=device, repeats=repeats, warmup=warmup, per_layer=per_layer, progress=bar)
+        res = measure_model(ref, device=device, repeats=repeats, warmup=warmup, per_layer=per_layer, progress=bar,
+                            runtime=runtime, max_repeats=max_repeats or 3 * repeats, clock=clock,
+                            statistic=statistic, **extra)
+    if res.warning():
+        warn(res.warning())
     if fmt != Format.table:
         rows = res.layers if (per_layer and res.layers is not None) else pd.DataFrame([res.summary()])
         emit(rows, fmt)
         return
-    s = res.summary()
-    console.print(f"{res.model} on {res.device} ({res.threads} threads): median {fmt_time(s['latency_s'])} "
-                  f"over {s['repeats']} runs (min {fmt_time(s['min_s'])}, max {fmt_time(s['max_s'])})")
+    console.print(measure_line(res))
     if per_layer and res.layers is not None:
-        t = res.layers.rename(columns={"measured_s": "time_s"})
-        t = t.assign(intensity_macs_per_byte=float("nan"), bound="measured")
-        console.print(layers_table(t, title=f"Measured per-layer time: {res.model} (hooked run)"))
+        console.print(measured_layers_table(res))
 
 
 @app.command("validate")
 @handle_errors
 def validate_cmd(
     models: list[str] = typer.Option(..., "--models", help="Models to measure (comma-separated or repeated); at least 3."),
-    hardware: str = typer.Option(..., "--hardware", "-H", help="Profile of this host (from `roofsweep probe`)."),
+    hardware: str = typer.Option(..., "--hardware", "-H", help="Profile of this host (from `roofsweep probe` / `calibrate`)."),
     preset: Preset = typer.Option(Preset.default, "--preset", "-p", help="Cost-model preset."),
-    overrides: Optional[list[str]] = typer.Option(None, "--set", help="Override a cost-model setting."),
+    overrides: Optional[list[str]] = typer.Option(None, "--set", help="Override a cost-model setting (e.g. latency=roofline)."),
+    runtime: str = typer.Option("torch", "--runtime", help=RUNTIME_HELP),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
-    repeats: int = typer.Option(20, "--repeats", help="Timed runs per model."),
+    repeats: int = typer.Option(20, "--repeats", help="Timed runs per model at least."),
+    max_repeats: Optional[int] = typer.Option(None, "--max-repeats", help="Up to this many until the median is stable (default 3 x --repeats)."),
     warmup: int = typer.Option(5, "--warmup", help="Untimed runs first."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="torch threads (default: torch's choice)."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
+    threads: int = typer.Option(1, "--threads", help="Threads (pinned; default 1)."),
+    clock: str = typer.Option("wall", "--clock", help=CLOCK_HELP),
+    statistic: str = typer.Option("median", "--statistic", help=STAT_HELP),
+    fit_out: Optional[Path] = typer.Option(None, "--fit-out", help="Write the profile at the fitted ridge point to this YAML file."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format (json: one object with models and summary)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (default roofsweep-reports/validate)."),
     no_report: bool = typer.Option(False, "--no-report", help="Print only; write no report folder."),
-    force: bool = typer.Option(False, "--force", help="Replace an existing report folder."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing report folder / --fit-out file."),
 ) -> None:
-    """Predicted vs measured latency across models: rank correlation, fitted ridge point.
+    """Predicted vs measured latency across models: every predictor's error and rank correlation.
 
     Example: roofsweep validate --models mnv1,mnv2,mnv3-large,mnv4-conv-s --hardware my-host.yaml
     """
+    import shlex
+    import sys
+
     from roofsweep.analysis import cost_model_from, resolve_models
     from roofsweep.errors import MeasurementError
     from roofsweep.hardware import get_profile
-    from roofsweep.measure.latency import measure_model
-    from roofsweep.measure.validate import validate, validation_dtype
-    from roofsweep.trace import load_or_trace
+    from roofsweep.measure.fitted import check_fit_out, fitted_profile
+    from roofsweep.measure.run import run_validation
+    from roofsweep.measure.runtimes import check_device, runtime_function
+    from roofsweep.measure.validate import validation_dtype
 
     specs = [s.strip() for m in models for s in m.split(",") if s.strip()]
     if len(specs) < 3:
@@ -178,82 +191,119 @@ def validate_cmd(
     profile = get_profile(hardware)
     cm = cost_model_from(preset.value, overrides)
     validation_dtype(profile, cm)  # before minutes of measuring
+    runtime_function(runtime)
+    check_device(device)
     target = None
     if not no_report:
         from roofsweep.report.bundle import check_writable
 
         target = out or Path("roofsweep-reports") / "validate"
         check_writable(target, force=force)
+    if fit_out is not None:
+        check_fit_out(fit_out, force)
     _set_threads(threads)
-    traces = [load_or_trace(r) for r in refs]
-    measured = {}
     with _Bar() as bar:
-        for ref, tr in zip(refs, traces):
-            measured[ref.label] = measure_model(ref, device=device, repeats=repeats, warmup=warmup,
-                                                layers=tr.layers, progress=bar)
-    result = validate(traces, profile, cm, measured)
-    _print_validation(result, fmt)
+        result, warnings = run_validation(
+            refs, profile, cm, runtime=runtime, device=device, repeats=repeats, warmup=warmup,
+            max_repeats=max_repeats or 3 * repeats, clock=clock, statistic=statistic, threads=threads,
+            progress=bar)
+    for w in warnings:
+        warn(w)
+    if fmt == Format.json:
+        import json
+
+        sys.stdout.write(json.dumps(result.to_json(), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
+    elif fmt == Format.csv:
+        emit(result.models, fmt)
+    else:
+        from roofsweep.report.measure_tables import validation_renderables
+
+        for r in validation_renderables(result):
+            console.print(r)
+        for n in result.notes:
+            warn(n)
+    if fit_out is not None:
+        from roofsweep.hardware import write_profile
+
+        info(f"fitted-ridge-point profile: {write_profile(fitted_profile(profile, result), fit_out)}")
     if target is not None:
-        written = _write_validation_report(result, target, force)
+        from roofsweep.report.measure_tables import write_validation_report
+
+        command = "roofsweep " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        written = write_validation_report(result, target, force, command)
         info(f"report: {written / 'index.html'}")
 
 
-def _print_validation(result, fmt: Format) -> None:
-    from rich.table import Table
+@app.command("calibrate")
+@handle_errors
+def calibrate_cmd(
+    out: Path = typer.Option(..., "--out", "-o", help="Profile file to write (PROFILE.yaml): the base profile plus its calibration."),
+    hardware: Optional[str] = typer.Option(None, "--hardware", "-H", help="Base profile of this host (default: probe it now, fp32)."),
+    runtime: str = typer.Option("torch", "--runtime", help=RUNTIME_HELP),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    threads: int = typer.Option(1, "--threads", help="Threads (pinned; default 1)."),
+    clock: str = typer.Option("wall", "--clock", help=CLOCK_HELP),
+    statistic: str = typer.Option("median", "--statistic", help=STAT_HELP),
+    rounds: int = typer.Option(2, "--rounds", help="Passes over the microbenchmarks (order alternating)."),
+    quick: bool = typer.Option(False, "--quick", help="About a third of the microbenchmarks (every op class)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name of the written profile (default: the base profile's)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format (json/csv: the fitted microbenchmarks)."),
+) -> None:
+    """Fit a latency model to microbenchmarks on this host and write it into a profile.
 
-    from roofsweep.units import fmt_intensity, fmt_macs, fmt_time
+    Example: roofsweep calibrate --hardware my-host.yaml --threads 1 --out my-host-calibrated.yaml
+    """
+    from roofsweep.errors import OutputError
+    from roofsweep.measure.calibrate import calibrate
+    from roofsweep.measure.runtimes import check_device, runtime_function
+    from roofsweep.report.bundle import check_writable
 
+    if out.exists() and not force:
+        raise OutputError(f"{out}: exists; pass --force to replace it or --out to write elsewhere")
+    if out.is_dir() or out.suffix.lower() not in (".yaml", ".yml"):
+        raise OutputError(f"{out}: give a file path ending in .yaml")
+    check_writable(out, what="profile", folder=False)
+    runtime_function(runtime)
+    check_device(device)
+    _set_threads(threads)
+    profile = _base_profile(hardware, name)
+    with _Bar() as bar:
+        run = calibrate(profile, runtime=runtime, device=device, threads=threads, quick=quick, progress=bar,
+                        clock=clock, statistic=statistic, rounds=rounds, flush_cache_bytes=8 << 20)
+    from roofsweep.hardware import write_profile
+
+    written = write_profile(run.profile, out)
+    for label, why in run.skipped.items():
+        warn(f"{label}: skipped: {why}")
+    for w in run.warnings:
+        warn(w)
     if fmt != Format.table:
-        emit(result.models, fmt)
-        return
-    t = Table(title=f"Predicted vs measured on {result.profile} ({result.cost_model}, {result.dtype})")
-    for h in ("model", "MACs", "predicted", "measured", "measured / predicted"):
-        t.add_column(h, justify="left" if h == "model" else "right")
-    for _, r in result.models.iterrows():
-        t.add_row(str(r["model"]), fmt_macs(r["macs"]), fmt_time(r["predicted_s"]), fmt_time(r["measured_s"]),
-                  f"{r['ratio']:.2f}")
-    console.print(t)
-    o = Table(title="By op type (all models)")
-    for h in ("op type", "layers", "predicted", "measured", "measured / predicted"):
-        o.add_column(h, justify="left" if h == "op type" else "right")
-    for _, r in result.op_types.iterrows():
-        o.add_row(str(r["op_type"]), str(int(r["layers"])), fmt_time(r["predicted_s"]), fmt_time(r["measured_s"]),
-                  f"{r['ratio']:.2f}")
-    console.print(o)
-    s = result.summary()
-    console.print(
-        f"Spearman rank correlation with measured latency: roofline {s['spearman_roofline']:.3f}, "
-        f"MACs {s['spearman_macs']:.3f}; Pearson (log): roofline {s['pearson_log_roofline']:.3f}, "
-        f"MACs {s['pearson_log_macs']:.3f}.\n"
-        f"Profile ridge point {fmt_intensity(s['ridge_point'])}; best-fitting ridge point "
-        f"{fmt_intensity(s['fitted_ridge_point'])} (Spearman {s['fitted_spearman']:.3f}; any RP in "
-        f"{s['fitted_best_range'][0]:.3g}-{s['fitted_best_range'][1]:.3g} ranks as well)."
-    )
-    for n in result.notes:
-        warn(n)
+        emit(run.fit.samples, fmt)
+    else:
+        from roofsweep.report.measure_tables import calibration_panel
+
+        console.print(calibration_panel(run.profile.calibration))
+    info(f"profile: {written}")
 
 
-def _write_validation_report(result, target: Path, force: bool) -> Path:
-    import shlex
-    import sys
+def _base_profile(hardware: Optional[str], name: Optional[str]):
+    import dataclasses
 
-    from roofsweep.report import figures
-    from roofsweep.report.bundle import write_report
-    from roofsweep.report.data import ReportData
+    from roofsweep.hardware import get_profile
 
-    fig, ax = figures.new_figure((7.5, 5.5))
-    figures.plot_predicted_vs_measured(ax, result.models)
-    s = result.summary()
-    report = ReportData(
-        title=f"roofsweep validate: {result.profile}",
-        command="roofsweep " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-        preset=result.cost_model,
-        summary=[(k, f"{v:.4g}" if isinstance(v, float) else str(v)) for k, v in s.items()],
-        layer_tables={(str(m), "measured"): g.reset_index(drop=True)
-                      for m, g in result.layers.groupby("model", sort=False)},
-        figure_captions={"predicted_vs_measured": "Roofline-predicted vs measured latency, one point per model."},
-        notes=list(result.notes),
-        models=list(result.models["model"]),
-        profiles=[result.profile],
-    )
-    return write_report(target, report, {"predicted_vs_measured": fig}, force=force)
+    if hardware is not None:
+        profile = get_profile(hardware)
+    else:
+        from roofsweep.measure.probe import probe_host
+
+        with _Bar() as bar:
+            profile = probe_host(("fp32",), progress=bar, name=name).profile()
+    if name is not None:
+        from roofsweep.hardware.loader import NAME_RE
+        from roofsweep.errors import ConfigError
+
+        if not NAME_RE.match(name):
+            raise ConfigError(f"--name must be a lower-case slug matching [a-z0-9][a-z0-9._-]*, got {name!r}")
+        profile = dataclasses.replace(profile, name=name, display_name=name)
+    return profile

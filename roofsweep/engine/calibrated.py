@@ -13,6 +13,10 @@ model therefore has three parameters, fitted from microbenchmarks by ``roofsweep
 * ``e_m`` (``memory_efficiency``): attained fraction of the profile's DRAM bandwidth (above 1
   when the tensors stay in a cache larger than the model's working set);
 * ``overhead`` (``overhead_s``): seconds per layer that neither roof explains;
+* per model: ``call_overhead_s`` x ``module_calls`` (the containers the forward passes
+  through - blocks, stages, ``Sequential``s - counted from the module paths of the rows, + 1
+  for the top module) + ``run_overhead_s`` (one forward / ``session.run``): what eager PyTorch
+  spends in Python around the kernels;
 * per activation (the row's fused ``activation``, or the op of a standalone activation row):
   ``s_per_elem`` seconds per output element and an ``overhead_s`` - the LayerTable counts no
   MACs for an activation and one read and write is the same for ReLU and GELU, yet an erf or an
@@ -154,6 +158,75 @@ def calibrated_table_times(costed, peak_macs_per_s: float, bandwidth_bytes_per_s
         activations=activation_keys(costed), output_elems=costed["output_elems"].to_numpy(dtype=np.float64))
 
 
+def module_calls(modules) -> int:
+    """Module calls a forward makes beyond the rows' own modules: the distinct strict prefixes of
+    the module paths in a LayerTable's ``modules`` column (``blocks.3.dw.conv`` -> ``blocks``,
+    ``blocks.3``, ``blocks.3.dw``), + 1 for the top module."""
+    prefixes: set[str] = set()
+    for mods in modules:
+        if not isinstance(mods, str):
+            continue
+        for path in mods.split(","):
+            parts = path.strip().split(".")
+            if not parts[0] or parts[0].startswith("<"):
+                continue
+            prefixes.update(".".join(parts[:i]) for i in range(1, len(parts)))
+    return len(prefixes) + 1
+
+
+def model_overhead_s(calibration: Any, modules) -> float:
+    """The per-model part of the calibrated latency: call overhead x module calls + run overhead."""
+    call = float(getattr(calibration, "call_overhead_s", 0.0) or 0.0)
+    run = float(getattr(calibration, "run_overhead_s", 0.0) or 0.0)
+    return call * module_calls(modules) + run if (call or run) else 0.0
+
+
 def predict_seconds(costed, peak_macs_per_s: float, bandwidth_bytes_per_s: float, calibration: Any) -> float:
-    """Calibrated latency of one costed table (sum of its rows' times)."""
-    return float(calibrated_table_times(costed, peak_macs_per_s, bandwidth_bytes_per_s, calibration)[2].sum())
+    """Calibrated latency of one model's costed table: its rows' times + the per-model overhead."""
+    rows = calibrated_table_times(costed, peak_macs_per_s, bandwidth_bytes_per_s, calibration)[2]
+    extra = model_overhead_s(calibration, costed["modules"]) if "modules" in costed.columns else 0.0
+    return float(rows.sum()) + extra
+
+
+def calibrated_roofline(costed, peak_macs_per_s: float, bandwidth_bytes_per_s: float, calibration: Any):
+    """``roofline()``'s table with ``time_s`` and ``bound`` from the calibrated model and
+    ``latency_is = "calibrated"``; ``mac_time_s``/``mem_time_s`` stay the roofline's terms."""
+    from roofsweep.engine.roofline import roofline
+
+    out = roofline(costed, peak_macs_per_s, bandwidth_bytes_per_s)
+    _, _, t, compute = calibrated_table_times(costed, peak_macs_per_s, bandwidth_bytes_per_s, calibration)
+    out["time_s"] = t
+    out["bound"] = np.where(compute, "compute", "memory").astype(object)
+    out["latency_is"] = "calibrated"
+    return out
+
+
+def calibrated_model_times(costed, starts: np.ndarray, counts: np.ndarray, peak: float, bw: float,
+                           calibration: Any) -> dict[str, np.ndarray]:
+    """Per-model (models x 1) results of a multi-model costed table whose rows are contiguous per
+    model (``starts``/``counts``), as the profile sweep reports them: ``latency_s`` and
+    ``memory_bound_fraction`` from the calibrated layer times; ``mac_time_s``/``mem_time_s`` stay
+    the roofline's totals (all MACs at peak, all bytes at the bandwidth)."""
+    n_models = len(counts)
+    latency = np.zeros((n_models, 1))
+    mem_bound = np.zeros((n_models, 1))
+    nonempty = counts > 0
+    macs = costed["macs"].to_numpy(dtype=np.float64)
+    nbytes = costed["bytes"].to_numpy(dtype=np.float64)
+    model_of = np.repeat(np.arange(n_models), counts)
+    if len(macs):
+        _, _, t, compute = calibrated_table_times(costed, peak, bw, calibration)
+        latency[nonempty, 0] = np.add.reduceat(t, starts[nonempty])
+        mem_bound[nonempty, 0] = np.add.reduceat(np.where(compute, 0.0, t), starts[nonempty])
+        if "modules" in costed.columns:
+            mods = costed["modules"].to_numpy(dtype=object)
+            for j in np.flatnonzero(nonempty):
+                latency[j, 0] += model_overhead_s(calibration, mods[starts[j]:starts[j] + counts[j]])
+    total_macs = np.bincount(model_of, weights=macs, minlength=n_models)[:, None]
+    total_bytes = np.bincount(model_of, weights=nbytes, minlength=n_models)[:, None]
+    return {
+        "latency_s": latency,
+        "mac_time_s": total_macs / peak,
+        "mem_time_s": total_bytes / bw,
+        "memory_bound_fraction": np.divide(mem_bound, latency, out=np.zeros_like(latency), where=latency > 0),
+    }

@@ -71,8 +71,10 @@ class CostModel:
     sweep_bandwidth_bytes_per_s  DRAM bandwidth held fixed in ridge-point sweeps
                                  (peak MAC/s = RP x this)
     rp0_peak_macs_per_s          peak MAC/s at ridge point 0, where memory is free
-    latency                      ``"roofline"``, ``"calibrated"`` or None (= calibrated when the
-                                 profile has a calibration); not used by the engine yet
+    latency                      ``roofline`` (the bound) or ``calibrated`` (the profile's fitted
+                                 latency model, ``roofsweep.engine.calibrated``); None = calibrated
+                                 where the profile has a calibration. Ridge-point sweeps are
+                                 always the roofline.
     """
 
     name: str = "custom"
@@ -89,7 +91,6 @@ class CostModel:
     onchip_bytes: float | None = None
     sweep_bandwidth_bytes_per_s: float = 40e9
     rp0_peak_macs_per_s: float = 200e9
-
     latency: str | None = None
 
     def __post_init__(self) -> None:  # the pydantic schema validates and coerces every field

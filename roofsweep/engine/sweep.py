@@ -22,6 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from roofsweep.engine.calibrated import (
+    calibrated_model_times,
+    calibrated_roofline,
+    calibration_of,
+    latency_mode,
+)
 from roofsweep.engine.costmodel import CostModel, apply_cost_model, get_preset
 from roofsweep.errors import ConfigError, RoofsweepError, quote
 from roofsweep.schema import RANGES
@@ -31,7 +37,7 @@ SWEEP_COLUMNS = (
     "model", "family", "display_name", "width", "resolution", "top1",
     "point", "ridge_point", "hardware", "dtype", "peak_macs_per_s", "bandwidth_bytes_per_s",
     "latency_s", "mac_time_s", "mem_time_s", "macs", "bytes",
-    "memory_bound_fraction", "compute_bound_fraction",
+    "memory_bound_fraction", "compute_bound_fraction", "latency_is",
 )
 
 MAX_GRID_POINTS = 100_000  # library calls: 100,000 points x MNv2 cost 0.8 s (one loaded core)
@@ -312,6 +318,7 @@ class _Costed:
     """A costed multi-model table flattened to arrays, rows contiguous per model."""
 
     def __init__(self, costed: pd.DataFrame, labels: list[str]):
+        self.costed = costed
         self.macs = costed["macs"].to_numpy(dtype=np.float64)
         self.bytes = costed["bytes"].to_numpy(dtype=np.float64)
         codes = pd.Categorical(costed["model"].astype(str), categories=labels).codes.astype(np.int64)
@@ -365,7 +372,8 @@ def _long_form(labels, meta: dict[str, Any], points: dict[str, np.ndarray], res:
         data[col] = np.repeat(meta[col], p)
     values, mask = meta["resolution"]
     data["resolution"] = pd.arrays.IntegerArray(np.repeat(values, p), np.repeat(mask, p))
-    for col in ("point", "ridge_point", "hardware", "dtype", "peak_macs_per_s", "bandwidth_bytes_per_s"):
+    points = {**points, "latency_is": points.get("latency_is", np.full(p, "bound", dtype=object))}
+    for col in ("point", "ridge_point", "hardware", "dtype", "peak_macs_per_s", "bandwidth_bytes_per_s", "latency_is"):
         data[col] = np.tile(points[col], m)
     for col in ("latency_s", "mac_time_s", "mem_time_s", "memory_bound_fraction"):
         data[col] = res[col].reshape(-1)
@@ -497,6 +505,9 @@ def sweep_profiles(
     ridge_point = ``profile.ridge_point(dtype)``; on-chip capacity per ``CostModel.onchip_capacity``.
     Profiles sharing dtype and capacity are evaluated in one vectorised pass. Rows: model-major,
     profiles in the order given; ``point`` and ``hardware`` are the profile's name.
+    ``latency_is``: ``"calibrated"`` where the cost model's ``latency`` switch and the profile's
+    calibration give the calibrated latency model (``engine.calibrated.latency_mode``), else
+    ``"bound"`` (the roofline, a lower bound).
     """
     cm = _resolve_cost_model(cost_model)
     profiles = list(profiles.values()) if isinstance(profiles, Mapping) else list(profiles)
@@ -516,11 +527,18 @@ def sweep_profiles(
     groups: dict[tuple[str, float], list[int]] = {}
     for i, key in enumerate(zip(dtypes, caps)):
         groups.setdefault(key, []).append(i)
+    modes = [latency_mode(cm.latency, p, d) for p, d in zip(profiles, dtypes)]
     for (dtype, cap), idx in groups.items():
         costed = _Costed(costs.costed(cm, dtype, cap), labels)
-        r = costed.evaluate(peak[idx], bw[idx])
+        bound = [i for i in idx if modes[i] == "bound"]
+        r = costed.evaluate(peak[bound], bw[bound])
         for k in res:
-            res[k][:, idx] = r[k]
+            res[k][:, bound] = r[k]
+        for i in (i for i in idx if modes[i] == "calibrated"):
+            r = calibrated_model_times(costed.costed, costed.starts, costed.counts, peak[i], bw[i],
+                                       calibration_of(profiles[i]))
+            for k in res:
+                res[k][:, [i]] = r[k]
         tot_macs[:, idx] = costed.total_macs[:, None]
         tot_bytes[:, idx] = costed.total_bytes[:, None]
     points = {
@@ -530,6 +548,7 @@ def sweep_profiles(
         "dtype": np.array(dtypes, dtype=object),
         "peak_macs_per_s": peak,
         "bandwidth_bytes_per_s": bw,
+        "latency_is": np.array(modes, dtype=object),
     }
     out = _long_form(labels, _meta_arrays(labels, meta), points, res, tot_macs[:, 0], tot_bytes[:, 0])
     # MACs and bytes can differ between profiles (dtype, on-chip): take them per point.
@@ -570,7 +589,13 @@ def per_layer_at(
             pp = item if isinstance(item, ProfilePoint) else profile_point(cm, item, missing_dtype)
             dtype, peak, bw, rp, cap = pp.dtype, pp.peak_macs_per_s, pp.bandwidth_bytes_per_s, pp.ridge_point, pp.onchip_bytes
             label, hw = pp.name, pp.name
-        df = roofline(costs.costed(cm, dtype, cap), peak, bw)
+        costed = costs.costed(cm, dtype, cap)
+        cal = calibration_of(item) if hw and latency_mode(cm.latency, item, dtype) == "calibrated" else None
+        if cal is not None:
+            df = calibrated_roofline(costed, peak, bw, cal)
+        else:
+            df = roofline(costed, peak, bw)
+            df["latency_is"] = "bound"
         df.insert(0, "point", label)
         df.insert(1, "ridge_point", rp)
         df.insert(2, "hardware", hw)

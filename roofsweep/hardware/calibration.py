@@ -11,6 +11,7 @@ docs/ground-truth.md ("Calibration") and docs/hardware-profiles.md. Example::
       date: '2026-12-01T12:40:00+00:00'
       method: 'max(macs/(e_c*peak), bytes/(e_m*bw)) + overhead per op type; ...'
       statistic: median           # how timed runs became one time: median | min (fastest run)
+      clock: wall                 # wall-clock time | cpu (process CPU time, one thread)
       dtype: fp32                 # the dtype the microbenchmarks ran and were costed at
       cost_model: default         # the cost model that costed them
       peak_macs_per_s: 8.18e10    # the rates e_c and e_m are fractions of
@@ -26,6 +27,8 @@ docs/ground-truth.md ("Calibration") and docs/hardware-profiles.md. Example::
         gelu: {s_per_elem: 1.1e-09, overhead_s: 2.0e-06, rows: 4}
         ...
       fallback_activation: {s_per_elem: 4.0e-10, overhead_s: 1.0e-06}
+      call_overhead_s: 2.0e-06    # per nn.Module call the forward makes (containers)
+      run_overhead_s: 5.0e-06     # per forward / session.run
       residuals: {samples: 120, median_abs_error: 0.05, max_abs_error: 0.31, within_10pct: 0.8,
                   within_25pct: 0.97}
       scales: {roofline: 2.1, macs_s_per_mac: 2.4e-11}
@@ -114,6 +117,7 @@ class Calibration(_Strict):
     date: str
     method: str
     statistic: Literal["median", "min"] = "median"
+    clock: Literal["wall", "cpu"] = "wall"
     dtype: str
     cost_model: str = "default"
     peak_macs_per_s: float = Field(gt=0)
@@ -124,6 +128,8 @@ class Calibration(_Strict):
     fallback: OpTypeParams
     activations: dict[str, ActivationParams] = Field(default_factory=dict)
     fallback_activation: ActivationParams = ActivationParams(s_per_elem=0.0, overhead_s=0.0)
+    call_overhead_s: float = Field(default=0.0, ge=0, le=MAX_OVERHEAD_S)
+    run_overhead_s: float = Field(default=0.0, ge=0, le=MAX_OVERHEAD_S)
     residuals: Residuals
     scales: Scales
 

@@ -51,8 +51,8 @@ def cost_microbenchmarks(benches: Sequence, cost_model, dtype: str) -> list[pd.D
 
 def measure_microbenchmarks(benches, tables, *, runtime: str = "torch", device: str = "cpu", threads: int = 1,
                             repeats: int = 5, warmup: int = 2, max_repeats: int = 30, max_seconds: float = 0.3,
-                            rounds: int = 2, statistic: str = "median",
-                            progress: Progress | None = None) -> tuple[list[float | None], dict[str, str], list[str]]:
+                            rounds: int = 2, statistic: str = "median", clock: str = "wall",
+                            flush_cache_bytes: int = 0, progress: Progress | None = None) -> tuple[list[float | None], dict[str, str], list[str]]:
     """Seconds of each microbenchmark on ``runtime`` (None where it could not run).
 
     ``rounds`` passes over all microbenchmarks (order reversed on alternate passes, so a burst of
@@ -74,19 +74,31 @@ def measure_microbenchmarks(benches, tables, *, runtime: str = "torch", device: 
             done += 1
             if mb.label in skipped:
                 continue
+            ort = runtime == "onnxruntime"
             try:
                 r = measure(mb.build(), mb.input_shape, layers=layers, label=mb.label, device=device,
                             repeats=repeats, warmup=warmup, max_repeats=max_repeats, max_seconds=max_seconds,
-                            per_layer=False, threads=threads)
+                            per_layer=ort, per_layer_repeats=3, threads=threads, clock=clock,
+                            **({"flush_cache_bytes": flush_cache_bytes} if flush_cache_bytes and not ort else {}))
             except RoofsweepError as exc:
                 skipped[mb.label] = str(exc)
                 continue
-            pooled[i].extend(r.latencies_s)
+            pooled[i].extend(_without_layout_changes(r))
     if progress:
         progress(f"calibrate [{runtime}]: fitting", steps, steps)
     times = [statistic_of(p, statistic) if p else None for p in pooled]
     noisy = [mb.label for mb, p in zip(benches, pooled) if p and noise_warning(mb.label, p)]
     return times, skipped, noisy
+
+
+def _without_layout_changes(r) -> list[float]:
+    """The timed runs, less (on onnxruntime) the layout conversions the runtime adds around a
+    one-layer graph (``ReorderInput``/``ReorderOutput`` to and from NCHWc: once per model, but
+    once per layer in a microbenchmark), as the profiler timed them; at most half a run."""
+    from roofsweep.measure.ort_runtime import RUNTIME_UNATTRIBUTED
+
+    extra = float(r.unattributed_s.get(RUNTIME_UNATTRIBUTED, 0.0)) if r.unattributed_s else 0.0
+    return [t - min(extra, 0.5 * t) for t in r.latencies_s]
 
 
 def fit_rows(tables, times) -> tuple[pd.DataFrame, list[float], list[int]]:
@@ -105,16 +117,17 @@ def fit_rows(tables, times) -> tuple[pd.DataFrame, list[float], list[int]]:
 
 
 def calibration_section(fit: LatencyFit, *, runtime: str, device: str, threads: int, dtype: str, cost_model: str,
-                        peak: float, bw: float, versions: dict, n: int, statistic: str = "median"):
+                        peak: float, bw: float, versions: dict, n: int, statistic: str = "median",
+                        clock: str = "wall"):
     from roofsweep.hardware.calibration import Calibration
 
     return Calibration.model_validate({
         "runtime": runtime, "device": device, "threads": threads,
         "date": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
-        "method": FIT_METHOD, "statistic": statistic, "dtype": dtype, "cost_model": cost_model,
+        "method": FIT_METHOD, "statistic": statistic, "clock": clock, "dtype": dtype, "cost_model": cost_model,
         "peak_macs_per_s": peak, "bandwidth_bytes_per_s": bw, "microbenchmarks": n, "versions": versions,
         "op_types": fit.params, "fallback": fit.fallback, "activations": fit.activations,
-        "fallback_activation": fit.fallback_activation, "residuals": fit.residuals, "scales": fit.scales,
+        "fallback_activation": fit.fallback_activation, **fit.framework, "residuals": fit.residuals, "scales": fit.scales,
     })
 
 
@@ -128,6 +141,7 @@ def calibrate(profile, *, runtime: str = "torch", device: str = "cpu", threads: 
     """
     import math
 
+    from roofsweep.engine.calibrated import module_calls
     from roofsweep.engine.costmodel import get_preset
     from roofsweep.measure.microbench import select
     from roofsweep.measure.runtimes import check_device, runtime_function, runtime_versions, set_threads
@@ -147,10 +161,12 @@ def calibrate(profile, *, runtime: str = "torch", device: str = "cpu", threads: 
     rows, measured, kept = fit_rows(tables, times)
     if len(measured) < 3:
         raise MeasurementError(f"only {len(measured)} microbenchmarks ran on {runtime}; a fit needs at least 3")
-    fit = fit_latency_model(rows, measured, peak, bw, labels=[benches[i].label for i in kept])
+    calls = [module_calls(tables[i][0]["modules"]) for i in kept]
+    fit = fit_latency_model(rows, measured, peak, bw, labels=[benches[i].label for i in kept], calls=calls)
     section = calibration_section(fit, runtime=runtime, device=device, threads=n_threads, dtype=dtype,
                                   cost_model=cm.name, peak=peak, bw=bw, versions=runtime_versions(runtime),
-                                  n=len(measured), statistic=timing.get("statistic", "median"))
+                                  n=len(measured), statistic=timing.get("statistic", "median"),
+                                  clock=timing.get("clock", "wall"))
     warnings = []
     if noisy:
         warnings.append(f"{len(noisy)} of {len(measured)} microbenchmarks varied by more than 20 % between runs "

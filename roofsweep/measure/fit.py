@@ -4,7 +4,7 @@ Model (``roofsweep.engine.calibrated``), per op type g::
 
     t_row = max(macs / (e_c[g] * peak), bytes / (e_m[g] * bw)) + overhead[g]
             + s_per_elem[a] * output_elems + overhead[a]      (rows running activation a)
-    t_sample = sum of its rows' t_row
+    t_sample = sum of its rows' t_row + call_overhead * module_calls + run_overhead
 
 A microbenchmark may have several LayerTable rows (an attention block has its projections), so
 the fit is *joint*: one nonlinear least-squares problem over all op types at once, with
@@ -38,7 +38,8 @@ STARTS = ((0.5, 1e-5), (0.15, 2e-6), (1.0, 5e-5))
 F_SCALE = 0.1
 FIT_METHOD = (
     "t = max(macs/(e_c*peak), bytes/(e_m*bandwidth)) + overhead per op type, + s_per_elem * "
-    "output_elems + overhead per activation; joint robust "
+    "output_elems + overhead per activation, + call_overhead per module call + run_overhead per "
+    "forward; joint robust "
     "(soft-L1, f_scale 0.1) least squares on log(predicted/measured) over the microbenchmarks"
 )
 
@@ -66,6 +67,7 @@ class LatencyFit:
     fallback: dict
     activations: dict[str, dict]
     fallback_activation: dict
+    framework: dict               # call_overhead_s (per module call), run_overhead_s (per forward)
     samples: pd.DataFrame
     residuals: dict
     scales: dict
@@ -74,14 +76,15 @@ class LatencyFit:
 
 
 def _bounds(name: str) -> tuple[float, float]:
-    return {"ec": (1e-3, 4.0), "em": (1e-3, 50.0), "oh": (1e-9, 1.0), "ae": (1e-14, 1e-6), "ao": (1e-9, 1e-2)}[name]
+    return {"ec": (1e-3, 4.0), "em": (1e-3, 50.0), "oh": (1e-9, 1.0), "ae": (1e-14, 1e-6), "ao": (1e-9, 1e-2),
+            "call": (1e-10, 1e-3), "run": (1e-10, 1e-2)}[name]
 
 
 class _Problem:
     """The arrays of one fit: rows grouped by op type and by activation, summed per sample."""
 
     def __init__(self, rows: pd.DataFrame, groups: np.ndarray, acts: np.ndarray, measured: np.ndarray,
-                 peak: float, bw: float):
+                 peak: float, bw: float, calls: np.ndarray | None = None):
         self.macs = rows["macs"].to_numpy(dtype=float)
         self.bytes = rows["bytes"].to_numpy(dtype=float)
         self.out = rows["output_elems"].to_numpy(dtype=float)
@@ -98,8 +101,9 @@ class _Problem:
         self.does_macs = np.array([bool(np.any(self.macs[self.codes == k] > 0)) for k in range(g)])
         # x = [log e_c (groups doing MACs)] [log e_m] [log overhead] per group,
         #     [log s/elem] [log overhead] per activation
+        self.calls = None if calls is None else np.asarray(calls, dtype=float)
         self.sizes = {"ec": int(self.does_macs.sum()), "em": g, "oh": g, "ae": len(self.act_names),
-                      "ao": len(self.act_names)}
+                      "ao": len(self.act_names), "call": 0 if calls is None else 1, "run": 0 if calls is None else 1}
 
     def unpack(self, x: np.ndarray) -> dict[str, np.ndarray]:
         out, i = {}, 0
@@ -121,13 +125,17 @@ class _Problem:
         return t
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.bincount(self.sample, weights=self.row_times(x), minlength=self.n)
+        t = np.bincount(self.sample, weights=self.row_times(x), minlength=self.n)
+        if self.calls is not None:
+            p = self.unpack(x)
+            t = t + p["call"][0] * self.calls + p["run"][0]
+        return t
 
     def residual(self, x: np.ndarray) -> np.ndarray:
         return np.log(np.maximum(self.predict(x), 1e-30)) - self.log_meas
 
     def start(self, e: float, oh: float) -> np.ndarray:
-        init = {"ec": e, "em": e, "oh": oh, "ae": 2e-10, "ao": oh / 5}
+        init = {"ec": e, "em": e, "oh": oh, "ae": 2e-10, "ao": oh / 5, "call": 2e-6, "run": oh / 2}
         return np.concatenate([np.full(n, np.log(init[k])) for k, n in self.sizes.items()])
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -177,11 +185,13 @@ def relative_errors(predicted, measured) -> np.ndarray:
 
 
 def fit_latency_model(rows: pd.DataFrame, measured_s, peak_macs_per_s: float, bandwidth_bytes_per_s: float,
-                      labels=None) -> LatencyFit:
+                      labels=None, calls=None) -> LatencyFit:
     """Fit per-op-type ``e_c``, ``e_m``, ``overhead`` (see the module docstring).
 
     ``rows``: costed LayerTable rows of every microbenchmark with a ``sample`` column (0..n-1,
-    the microbenchmark a row belongs to); ``measured_s``: one time per microbenchmark.
+    the microbenchmark a row belongs to); ``measured_s``: one time per microbenchmark;
+    ``calls``: module calls per microbenchmark (``engine.calibrated.module_calls``) - with it the
+    fit adds ``call_overhead_s`` per module call and ``run_overhead_s`` per forward.
     """
     measured = np.asarray(measured_s, dtype=float)
     peak, bw = float(peak_macs_per_s), float(bandwidth_bytes_per_s)
@@ -189,11 +199,13 @@ def fit_latency_model(rows: pd.DataFrame, measured_s, peak_macs_per_s: float, ba
     rows = rows.reset_index(drop=True)
     ops = rows["op_type"].astype(str).to_numpy()
     acts = activation_keys(rows)
-    per = _Problem(rows, ops, acts, measured, peak, bw)
+    if calls is not None and len(calls) != len(measured):
+        raise MeasurementError(f"{len(calls)} module-call counts for {len(measured)} microbenchmarks")
+    per = _Problem(rows, ops, acts, measured, peak, bw, calls)
     x, cost = _solve(per)
     p = per.unpack(x)
     predicted = per.predict(x)
-    pooled = _Problem(rows, np.full(len(rows), "all"), np.where(acts != "", "all", ""), measured, peak, bw)
+    pooled = _Problem(rows, np.full(len(rows), "all"), np.where(acts != "", "all", ""), measured, peak, bw, calls)
     xf, _ = _solve(pooled)
     pf = pooled.unpack(xf)
 
@@ -220,7 +232,10 @@ def fit_latency_model(rows: pd.DataFrame, measured_s, peak_macs_per_s: float, ba
                 "median_abs_error": float(np.median(np.abs(relative_errors(pooled.predict(xf), measured))))}
     fallback_act = {"s_per_elem": float(pf["ae"][0]), "overhead_s": float(pf["ao"][0])} if len(pf["ae"]) else \
         {"s_per_elem": 0.0, "overhead_s": 0.0}
+    framework = {"call_overhead_s": float(p["call"][0]) if calls is not None else 0.0,
+                 "run_overhead_s": float(p["run"][0]) if calls is not None else 0.0}
     return LatencyFit(params=params, fallback=fallback, activations=activations, fallback_activation=fallback_act,
+                      framework=framework,
                       samples=samples, residuals=residual_summary(err),
                       scales=_scales(rows, measured, peak, bw), cost=cost)
 

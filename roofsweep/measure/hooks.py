@@ -21,8 +21,9 @@ def sync(dev) -> None:
 class _SelfTimer:
     """Forward pre/post hooks on every module accumulating *self* time per module path."""
 
-    def __init__(self, model, dev) -> None:
+    def __init__(self, model, dev, clock=time.perf_counter) -> None:
         self.dev = dev
+        self.clock = clock
         self.stack: list[list] = []  # [path, t0, children_inclusive]
         self.self_s: dict[str, float] = {}
         self.handles = []
@@ -34,13 +35,13 @@ class _SelfTimer:
     def _pre(self, path: str):
         def hook(_m, _inp):
             sync(self.dev)
-            self.stack.append([path, time.perf_counter(), 0.0])
+            self.stack.append([path, self.clock(), 0.0])
         return hook
 
     def _post(self, path: str):
         def hook(_m, _inp, _out):
             sync(self.dev)
-            t1 = time.perf_counter()
+            t1 = self.clock()
             p, t0, children = self.stack.pop()
             assert p == path, (p, path)
             inclusive = t1 - t0
@@ -59,8 +60,8 @@ class _SelfTimer:
 
 
 def hooked_self_times(model, x, dev, warmup: int, repeats: int, progress: Progress | None,
-                       label: str, done: float, total: float) -> tuple[dict[str, float], float]:
-    timer = _SelfTimer(model, dev)
+                      label: str, done: float, total: float, clock=time.perf_counter) -> tuple[dict[str, float], float]:
+    timer = _SelfTimer(model, dev, clock)
     runs: list[dict[str, float]] = []
     totals: list[float] = []
     try:
@@ -69,11 +70,11 @@ def hooked_self_times(model, x, dev, warmup: int, repeats: int, progress: Progre
                 progress(f"{label}: per-layer", done + i, total)
             timer.reset()
             sync(dev)
-            t0 = time.perf_counter()
+            t0 = clock()
             model(x)
             sync(dev)
             if i >= warmup:
-                totals.append(time.perf_counter() - t0)
+                totals.append(clock() - t0)
                 runs.append(dict(timer.self_s))
     finally:
         timer.remove()

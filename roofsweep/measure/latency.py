@@ -44,7 +44,7 @@ import pandas as pd
 from roofsweep.errors import MeasurementError, RoofsweepError
 from roofsweep.measure.attribution import attribute
 from roofsweep.measure.hooks import hooked_self_times, sync
-from roofsweep.measure.timing import STATISTICS, noise_warning, spread_of, statistic_of, timed_runs
+from roofsweep.measure.timing import CLOCKS, STATISTICS, noise_warning, spread_of, statistic_of, timed_runs
 
 Progress = Callable[[str, float, float], None]
 MEMORY_FORMATS = ("channels_last", "contiguous")
@@ -171,15 +171,31 @@ def fold_batchnorms(module, layers: pd.DataFrame | None) -> list[str]:
     return folded
 
 
+def _clock(clock: str, threads: int):
+    """The timing function of ``clock`` (``timing.CLOCKS``); CPU time only with one thread."""
+    if clock not in CLOCKS:
+        raise MeasurementError(f"unknown clock '{clock}'; valid: {', '.join(CLOCKS)}")
+    if clock == "cpu" and threads != 1:
+        raise MeasurementError(f"--clock cpu measures one thread's work; run with --threads 1 (got {threads} threads)")
+    return CLOCKS[clock]
+
+
 def _time_forward(model, x, dev, warmup: int, repeats: int, max_repeats: int, max_seconds: float,
-                  progress: Progress | None, label: str, total: float):
+                  progress: Progress | None, label: str, total: float, clock=None, flush_cache_bytes: int = 0):
     """Hook-free timing with warm-up and the stability rule of ``roofsweep.measure.timing``."""
     def on_run(i: int, _n: int) -> None:
         if progress:
             progress(f"{label}: {'warm-up' if i <= warmup else 'timing'}", i, total)
 
-    return timed_runs(lambda: model(x), warmup=warmup, min_repeats=repeats, max_repeats=max_repeats,
-                      max_seconds=max_seconds, sync=lambda: sync(dev), on_run=on_run)
+    before = None
+    if flush_cache_bytes > 0:  # rewrite a buffer larger than the per-core caches before each run
+        import torch
+
+        buf = torch.zeros(int(flush_cache_bytes) // 4)
+        before = lambda: buf.add_(1.0)  # noqa: E731
+    return timed_runs(lambda: model(x), warmup=warmup, before=before, min_repeats=repeats, max_repeats=max_repeats,
+                      max_seconds=max_seconds, sync=lambda: sync(dev), on_run=on_run,
+                      clock=clock or CLOCKS["wall"])
 
 
 # ------------------------------------------------------------------------------ public API
@@ -201,6 +217,8 @@ def measure_module(
     max_seconds: float = 30.0,
     threads: int | None = None,
     statistic: str = "median",
+    clock: str = "wall",
+    flush_cache_bytes: int = 0,
     progress: Progress | None = None,
     _copy: bool = True,
 ) -> MeasureResult:
@@ -222,6 +240,7 @@ def measure_module(
         raise MeasurementError(f"unknown statistic '{statistic}'; valid: {', '.join(STATISTICS)}")
     if threads is not None:
         torch.set_num_threads(int(threads))
+    clock_fn = _clock(clock, torch.get_num_threads())
     dev = _device(device)
     if memory_format not in MEMORY_FORMATS:
         raise MeasurementError(f"unknown memory format '{memory_format}'; valid: {', '.join(MEMORY_FORMATS)}")
@@ -251,13 +270,13 @@ def measure_module(
             memory_format = "contiguous"
         with torch.inference_mode():
             timing = _time_forward(model, x, dev, warmup, repeats, max_repeats, max_seconds, progress,
-                                   label, total)
+                                   label, total, clock_fn, flush_cache_bytes)
             module_self: dict[str, float] = {}
             hooked_total = None
             if per_layer:
                 module_self, hooked_total = hooked_self_times(
                     model, x, dev, hook_warmup, per_layer_repeats, progress, label,
-                    warmup + max_repeats, total)
+                    warmup + max_repeats, total, clock_fn)
     except MeasurementError:
         raise
     except (RuntimeError, ValueError, TypeError, NotImplementedError, AssertionError, MemoryError) as exc:
@@ -299,6 +318,7 @@ def measure_module(
             "runtime": "torch",
             "stable": timing.stable,
             "statistic": statistic,
+            "clock": clock,
         },
     )
 
@@ -316,11 +336,18 @@ def measure_model(
     flush_denormal: bool = True,
     layers: pd.DataFrame | None = None,
     progress: Progress | None = None,
+    runtime: str = "torch",
+    **timing,
 ) -> MeasureResult:
-    """Build ``ref`` (a ``ModelRef``) with random weights and measure it (see module docstring).
+    """Build ``ref`` (a ``ModelRef``) with random weights and measure it (see module docstring)
+    on ``runtime`` (``roofsweep.measure.runtimes.RUNTIMES``: torch eager or onnxruntime).
 
     The LayerTable comes from ``roofsweep.trace.load_or_trace(ref)`` unless ``layers`` is given.
+    ``timing``: ``max_repeats``, ``max_seconds``, ``statistic``, ``threads`` (see ``measure_module``).
     """
+    from roofsweep.measure.runtimes import runtime_function
+
+    measure = runtime_function(runtime)
     from roofsweep import zoo
 
     if layers is None and (per_layer or fold_bn):
@@ -334,10 +361,12 @@ def measure_model(
     except (RuntimeError, ValueError, TypeError) as exc:
         raise MeasurementError(f"{ref.label}: cannot build the model: {_one_line(exc)}") from exc
     module = built[0] if isinstance(built, tuple) else built
-    return measure_module(
+    extra = {"memory_format": memory_format, "flush_denormal": flush_denormal, "_copy": False} \
+        if runtime == "torch" else {}
+    return measure(
         module, ref.input_shape, layers=layers, label=ref.label, device=device, repeats=repeats,
         warmup=warmup, per_layer=per_layer, per_layer_repeats=per_layer_repeats, fold_bn=fold_bn,
-        memory_format=memory_format, flush_denormal=flush_denormal, progress=progress, _copy=False,
+        progress=progress, **extra, **timing,
     )
 
 

@@ -7,7 +7,8 @@ and 5x5 with stride 1 and 2, fully connected GEMMs (classifier heads, skinny 1x1
 squeeze-excite blocks, token-wise linears), elementwise (residual add, SE gate multiply,
 standalone activations), pooling (global average, max), attention (projections +
 ``scaled_dot_product_attention`` at several widths, head counts and sequence lengths), and
-``other`` (layer norm, softmax after an activation x activation matmul).
+``other`` (layer norm, softmax after an activation x activation matmul), and a small op inside
+1-64 nested containers (the per-module-call cost of eager PyTorch).
 
 A convolution is followed by BatchNorm and an activation, as in the models, so that the
 measured module and its LayerTable row (BN folded, activation fused) are what a model's row is.
@@ -51,6 +52,17 @@ def _linear(cin: int, cout: int, act: str):
 
     def build():
         return nn.Sequential(nn.Linear(cin, cout), _act(act))
+    return build
+
+
+def _nested(depth: int):
+    from torch import nn
+
+    def build():
+        m = nn.ReLU()
+        for _ in range(depth):
+            m = nn.Sequential(m)
+        return m
     return build
 
 
@@ -168,6 +180,9 @@ def _specs() -> list[Microbench]:
         add(f"layernorm {n}x{c}", "other", _module("layernorm", c), (1, n, c))
     for h, n, d in [(4, 49, 32), (8, 196, 64), (2, 256, 32)]:
         add(f"matmul-softmax h{h} n{n} d{d}", "matmul", _module("matmul_softmax"), (1, h, n, d))
+    # framework overhead: a small op wrapped in d nested containers (one module call each)
+    for d in (1, 8, 32, 64):
+        add(f"nested x{d}", "calls", _nested(d), (1, 8, 8, 8))
     return out
 
 

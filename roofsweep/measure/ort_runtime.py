@@ -33,7 +33,7 @@ from pathlib import Path
 
 from roofsweep.errors import MeasurementError
 from roofsweep.measure.attribution import ROOT, attribute
-from roofsweep.measure.latency import MeasureResult, _materialise, _one_line, fold_batchnorms
+from roofsweep.measure.latency import MeasureResult, _clock, _materialise, _one_line, fold_batchnorms
 from roofsweep.measure.timing import statistic_of, timed_runs
 
 RUNTIME_UNATTRIBUTED = "<runtime>"
@@ -129,7 +129,7 @@ def measure_module_ort(module, example_input, *, layers=None, label: str = "mode
                        repeats: int = 20, warmup: int = 5, per_layer: bool = True,
                        per_layer_repeats: int | None = None, fold_bn: bool = True, threads: int = 1,
                        max_repeats: int | None = None, max_seconds: float = 30.0, statistic: str = "median",
-                       progress=None,
+                       clock: str = "wall", progress=None,
                        **_ignored) -> MeasureResult:
     """``measure_module``'s counterpart on onnxruntime (same result type; see module docstring)."""
     import copy
@@ -143,6 +143,7 @@ def measure_module_ort(module, example_input, *, layers=None, label: str = "mode
     if device not in ("cpu", "cuda"):
         raise MeasurementError(f"unsupported device '{device}'; valid: cpu, cuda")
     max_repeats = repeats if max_repeats is None else max(int(max_repeats), repeats)
+    clock_fn = _clock(clock, int(threads))
     per_layer_repeats = per_layer_repeats or max(3, repeats // 2)
     model = copy.deepcopy(module)
     _materialise(model)
@@ -159,7 +160,7 @@ def measure_module_ort(module, example_input, *, layers=None, label: str = "mode
             sess = _session(ort, path, threads, device, None)
             total = warmup + max_repeats
             timing = timed_runs(lambda: sess.run(None, feed), warmup=warmup, min_repeats=repeats,
-                                max_repeats=max_repeats, max_seconds=max_seconds,
+                                max_repeats=max_repeats, max_seconds=max_seconds, clock=clock_fn,
                                 on_run=(lambda i, n: progress(f"{label}: onnxruntime", i, total)) if progress else None)
             module_self: dict[str, float] = {}
             if per_layer:
@@ -186,7 +187,7 @@ def measure_module_ort(module, example_input, *, layers=None, label: str = "mode
         latencies_s=list(timing.samples_s), warmup=warmup, repeats=len(timing.samples_s), input_shape=shape,
         module_self_s=module_self, hooked_total_s=sum(module_self.values()) if module_self else None,
         layers=per_rows, unattributed_s=unattributed, unmatched_rows=unmatched,
-        meta={"folded_bn": folded, "runtime": "onnxruntime", "stable": timing.stable, "statistic": statistic,
+        meta={"folded_bn": folded, "runtime": "onnxruntime", "stable": timing.stable, "statistic": statistic, "clock": clock,
               "onnxruntime_version": ort.__version__, "graph_optimization": "ORT_ENABLE_ALL",
               "per_layer_repeats": per_layer_repeats if per_layer else 0},
     )

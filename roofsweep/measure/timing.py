@@ -21,6 +21,19 @@ import numpy as np
 
 NOISY_IQR = 0.20
 STABLE_REL_TOL = 0.02
+#: What a run is timed with: wall-clock time (``perf_counter``), or the process's CPU time
+#: (``process_time``) - with one thread, the time the work took without the time the process
+#: spent descheduled while other processes ran (a shared machine); not a latency with more
+#: threads (it sums them), so "cpu" requires threads = 1.
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def clock_function(clock: str):
+    if clock not in CLOCKS:
+        raise ValueError(f"unknown clock '{clock}'; valid: {', '.join(CLOCKS)}")
+    return CLOCKS[clock]
+
+
 #: How a list of timed runs becomes one latency: the median (default), or the fastest run - on a
 #: machine shared with other processes, the run least disturbed by them.
 STATISTICS = ("median", "min")
@@ -103,13 +116,16 @@ def timed_runs(
     rel_tol: float = STABLE_REL_TOL,
     sync: Callable[[], None] | None = None,
     on_run: Callable[[int, int], None] | None = None,
-    clock: Callable[[], float] = time.perf_counter,
+    clock: Callable[[], float] | str = time.perf_counter,
+    before: Callable[[], object] | None = None,
 ) -> Timing:
     """Time ``fn`` with warm-up and a stability rule (see the module docstring).
 
     ``sync`` is called before and after each run (CUDA synchronise); ``on_run(i, max_total)`` after
-    each call, for progress bars; ``clock`` is injectable for tests.
+    each call, for progress bars; ``before()`` before each timed run, untimed; ``clock``: ``"wall"``, ``"cpu"`` (``CLOCKS``) or a function.
     """
+    if isinstance(clock, str):
+        clock = clock_function(clock)
     if warmup < 0 or min_repeats < 1 or max_repeats < min_repeats:
         raise ValueError(f"need warmup >= 0 and 1 <= min_repeats <= max_repeats; got {warmup}, {min_repeats}, {max_repeats}")
     total = warmup + max_repeats
@@ -122,6 +138,8 @@ def timed_runs(
     start = clock()
     stable = False
     while len(samples) < max_repeats:
+        if before:  # untimed, e.g. evicting the caches
+            before()
         if sync:
             sync()
         t0 = clock()

@@ -69,6 +69,10 @@ class ValidationResult:
     pearson_log_macs: float
     fit: RidgeFit
     notes: list[str] = field(default_factory=list)
+    predictors: dict = field(default_factory=dict)   # see roofsweep.measure.accuracy
+    latency_is: str = "bound"                        # "calibrated" when the profile's calibration was used
+    runtime: str = "torch"
+    skipped: dict[str, str] = field(default_factory=dict)  # model -> one-line reason
 
     @property
     def fitted_ridge_point(self) -> float:
@@ -93,7 +97,34 @@ class ValidationResult:
             "fitted_pearson_log": self.fit.pearson_log,
             "fitted_scale": self.fit.scale,
             "fitted_best_range": list(self.fit.best_range),
+            "latency_is": self.latency_is,
+            "runtime": self.runtime,
+            "skipped": dict(self.skipped),
         }
+
+    def to_json(self) -> dict:
+        """The one object ``validate --format json`` prints: ``{"models": [...], "summary":
+        {"roofline": {...}, "fitted_rp": {...}, "calibrated": {...}, "macs": {...},
+        "fitted_ridge_point": RP, ...}}`` (metrics in ``roofsweep.measure.accuracy``)."""
+        import json
+
+        rows = json.loads(self.models.to_json(orient="records"))  # NaN -> null, numpy -> Python
+        summary = {**self.predictors, **{k: v for k, v in self.summary().items() if k not in self.predictors}}
+        summary["measured"] = len(self.models)
+        return {"models": rows, "summary": _json_safe(summary)}
+
+
+def _json_safe(v):
+    """Plain JSON values: non-finite floats -> None, numpy scalars -> Python, tuples -> lists."""
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(float(v)) else None
+    return v
 
 
 # ------------------------------------------------------------------------------ the RP fit
@@ -199,31 +230,36 @@ def _per_row(layers: pd.DataFrame, per: pd.DataFrame) -> pd.DataFrame:
     (including activations the cost model split out) summed back onto the LayerTable row they
     came from (``source_index`` = the LayerTable ``index``)."""
     key = per["source_index"] if "source_index" in per.columns else per["index"]
-    sums = per.groupby(key.to_numpy())[["time_s", "bytes"]].sum()
+    cols = ["time_s", "bytes"] + (["cal_s"] if "cal_s" in per.columns else [])
+    sums = per.groupby(key.to_numpy())[cols].sum()
     own = per[~per["split_out"]] if "split_out" in per.columns else per
     bound = own.groupby((own["source_index"] if "source_index" in own.columns else own["index"]).to_numpy())["bound"].first()
     idx = layers["index"].to_numpy()
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "predicted_s": sums["time_s"].reindex(idx, fill_value=0.0).to_numpy(dtype=float),
         "bytes": sums["bytes"].reindex(idx, fill_value=0.0).to_numpy(dtype=float),
         "bound": bound.reindex(idx).fillna("").to_numpy(),
     })
+    if "cal_s" in per.columns:
+        out["calibrated_s"] = sums["cal_s"].reindex(idx, fill_value=0.0).to_numpy(dtype=float)
+    return out
 
 
 def validation_dtype(profile, cost_model="default", dtype: str | None = None) -> str:
-    """The dtype ``validate`` evaluates ``profile`` at; ``MeasurementError`` if the profile has no
-    peak for it (call it before measuring, so a bad combination fails in seconds, not minutes)."""
-    from roofsweep.engine.costmodel import get_preset
+    """The dtype ``validate`` evaluates ``profile`` at (the engine's ``profile_dtype``, with no
+    fallback: a measurement is of one dtype); ``MeasurementError`` if the profile has no peak for
+    it (call it before measuring, so a bad combination fails in seconds, not minutes)."""
+    from roofsweep.engine.costmodel import get_preset, with_overrides
+    from roofsweep.engine.sweep import profile_dtype
+    from roofsweep.errors import ConfigError
 
     cm = get_preset(cost_model) if isinstance(cost_model, str) else cost_model
-    dt = dtype or cm.resolve_dtype(profile)
-    have = list(getattr(profile, "peak_macs_per_s", {}) or {})
-    if have and dt not in have:
-        raise MeasurementError(
-            f"hardware profile '{profile.name}' has no peak MAC/s for dtype {dt} (has: {', '.join(have)}); "
-            "set the cost model's dtype to one it has"
-        )
-    return dt
+    if dtype is not None:
+        cm = with_overrides(cm, dtype=dtype)
+    try:
+        return profile_dtype(cm, profile, missing_dtype="error")
+    except ConfigError as exc:
+        raise MeasurementError(f"{exc}; set the cost model's dtype to one it has") from None
 
 
 def validate(
@@ -242,8 +278,10 @@ def validate(
     either a mapping keyed by model label or a sequence in the order of ``models``.
     Raises ``MeasurementError`` for fewer than 3 models or a missing measurement.
     """
+    from roofsweep.engine.calibrated import calibrated_table_times, calibration_of, latency_mode, model_overhead_s
     from roofsweep.engine.costmodel import apply_cost_model, get_preset
     from roofsweep.engine.roofline import roofline
+    from roofsweep.measure.accuracy import predictor_summary
 
     cm = get_preset(cost_model) if isinstance(cost_model, str) else cost_model
     models = list(models)
@@ -257,6 +295,10 @@ def validate(
     bw = float(profile.bandwidth_bytes_per_s)
     notes: list[str] = []
     fit_bw = bw if math.isfinite(bw) else float(cm.sweep_bandwidth_bytes_per_s)
+    latency_is = latency_mode(cm.latency, profile, dt) if math.isfinite(bw) else "bound"
+    cal = calibration_of(profile) if latency_is == "calibrated" else None
+    if cal is not None and cal.cost_model != cm.name:
+        notes.append(f"calibration was fitted under cost model '{cal.cost_model}', validated under '{cm.name}'")
     if not math.isfinite(bw):
         notes.append(f"profile bandwidth is infinite; the ridge-point fit holds {fit_bw:.3g} B/s")
 
@@ -267,6 +309,8 @@ def validate(
         measured_s = _latency(m)
         costed = apply_cost_model(layers, cm, dt, onchip_bytes=getattr(profile, "onchip_bytes", None))
         per = roofline(costed, peak, bw)
+        if cal is not None:
+            per["cal_s"] = calibrated_table_times(costed, peak, bw, cal)[2]
         costed_tables.append(costed)
         lat.append(measured_s)
         predicted_s = float(per["time_s"].sum())
@@ -279,6 +323,8 @@ def validate(
             "measured_s": measured_s,
             "ratio": measured_s / predicted_s if predicted_s > 0 else math.nan,
             "memory_bound_fraction": mem / predicted_s if predicted_s > 0 else 0.0,
+            **({"calibrated_s": float(per["cal_s"].sum()) + model_overhead_s(cal, layers["modules"])}
+               if cal is not None else {}),
         })
         self_s = getattr(m, "module_self_s", None)
         if self_s:
@@ -295,6 +341,7 @@ def validate(
                 "bound": rows["bound"].to_numpy(),
                 "predicted_s": rows["predicted_s"].to_numpy(),
                 "measured_s": att.measured_s.to_numpy(),
+                **({"calibrated_s": rows["calibrated_s"].to_numpy()} if cal is not None else {}),
             })
             with np.errstate(divide="ignore", invalid="ignore"):
                 ld["ratio"] = np.where(ld["predicted_s"] > 0, ld["measured_s"] / ld["predicted_s"], np.nan)
@@ -314,6 +361,10 @@ def validate(
     layers_df = pd.concat(layer_frames, ignore_index=True) if layer_frames else pd.DataFrame(
         columns=["model", "index", "name", "op_type", "macs", "bytes", "bound", "predicted_s", "measured_s", "ratio"])
     fit = fit_ridge_point(costed_tables, lat, fit_bw, rp_grid)
+    models_df["fitted_rp_s"] = predict_latency_grid(costed_tables, [fit.ridge_point], fit_bw)[:, 0] * fit.scale
+    models_df["latency_is"] = latency_is
+    predictors, pnotes = predictor_summary(models_df, cal, models_df["fitted_rp_s"], fit.ridge_point)
+    notes.extend(pnotes)
     return ValidationResult(
         profile=str(getattr(profile, "name", "profile")),
         cost_model=str(cm.name),
@@ -330,6 +381,8 @@ def validate(
         pearson_log_macs=pearson_log(models_df["macs"].clip(lower=1), models_df["measured_s"]),
         fit=fit,
         notes=notes,
+        predictors=predictors,
+        latency_is=latency_is,
     )
 
 

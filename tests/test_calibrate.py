@@ -1,0 +1,218 @@
+"""Calibrated latency: the fit, the engine model, the profile section, the switch (no timing asserts)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from roofsweep.engine.calibrated import (
+    calibrated_table_times,
+    latency_mode,
+    model_overhead_s,
+    module_calls,
+    predict_seconds,
+)
+from roofsweep.engine.costmodel import get_preset, with_overrides
+from roofsweep.errors import ConfigError, MeasurementError, ProfileError
+from roofsweep.hardware import HardwareProfile, profile_from_yaml, profile_to_yaml
+from roofsweep.hardware.calibration import Calibration, parse_calibration
+from roofsweep.measure.fit import fit_latency_model
+
+PEAK, BW = 1e11, 1e10  # 100 GMAC/s, 10 GB/s: RP 10
+
+
+def _cal(**over) -> Calibration:
+    base = {
+        "runtime": "torch", "device": "cpu", "threads": 1, "date": "2026-12-01T12:00:00+00:00",
+        "method": "test", "dtype": "fp32", "cost_model": "default", "peak_macs_per_s": PEAK,
+        "bandwidth_bytes_per_s": BW, "microbenchmarks": 10,
+        "op_types": {"conv2d": {"compute_efficiency": 0.5, "memory_efficiency": 0.25, "overhead_s": 1e-5}},
+        "fallback": {"compute_efficiency": 1.0, "memory_efficiency": 1.0, "overhead_s": 2e-6},
+        "activations": {"gelu": {"s_per_elem": 1e-9, "overhead_s": 1e-6}},
+        "fallback_activation": {"s_per_elem": 2e-10, "overhead_s": 0.0},
+        "call_overhead_s": 2e-6, "run_overhead_s": 5e-6,
+        "residuals": {"samples": 10, "median_abs_error": 0.05, "max_abs_error": 0.2, "within_10pct": 0.8,
+                      "within_25pct": 1.0},
+        "scales": {"roofline": 2.0, "macs_s_per_mac": 1e-11},
+    }
+    base.update(over)
+    return Calibration.model_validate(base)
+
+
+def _profile(cal=None) -> HardwareProfile:
+    return HardwareProfile(name="t", display_name="t", kind="cpu", peak_macs_per_s={"fp32": PEAK},
+                           bandwidth_bytes_per_s=BW, default_dtype="fp32", calibration=cal)
+
+
+def _rows(spec) -> pd.DataFrame:
+    """(op_type, macs, bytes, output_elems, activation) tuples -> costed rows."""
+    return pd.DataFrame([{"op_type": o, "macs": m, "bytes": b, "output_elems": e, "activation": a, "aten_ops": "x"}
+                         for o, m, b, e, a in spec])
+
+
+# ----------------------------------------------------------------------------- engine model
+def test_calibrated_times_by_hand():
+    rows = _rows([
+        ("conv2d", 1_000_000, 40_000, 1000, ""),      # compute 1e6/(0.5*1e11)=20 us; memory 4e4/(0.25*1e10)=16 us
+        ("conv2d", 100_000, 100_000, 1000, "gelu"),   # compute 2 us; memory 40 us; + gelu 1e-9*1000 + 1e-6
+        ("pool", 0, 10_000, 10, "hardswish"),         # fallback: memory 1 us + 2 us; fallback act 2e-10*10
+    ])
+    comp, mem, t, compute_bound = calibrated_table_times(rows, PEAK, BW, _cal())
+    assert comp.tolist() == pytest.approx([20e-6, 2e-6, 0.0])
+    assert mem.tolist() == pytest.approx([16e-6, 40e-6, 1e-6])
+    assert t.tolist() == pytest.approx([20e-6 + 10e-6, 40e-6 + 10e-6 + 1e-6 + 1e-6, 1e-6 + 2e-6 + 2e-9])
+    assert compute_bound.tolist() == [True, False, False]
+
+
+def test_module_calls_counts_containers_once():
+    # prefixes: blocks, blocks.0, blocks.1, blocks.1.se (+1 for the top module); <root> adds none
+    mods = ["stem.0,stem.1", "blocks.0.conv", "blocks.0.bn,blocks.0.act", "blocks.1.se.fc1", "<root>", None]
+    assert module_calls(mods) == len({"stem", "blocks", "blocks.0", "blocks.1", "blocks.1.se"}) + 1
+    cal = _cal()
+    assert model_overhead_s(cal, mods) == pytest.approx(2e-6 * 6 + 5e-6)
+    rows = _rows([("conv2d", 1_000_000, 40_000, 1000, "")]).assign(modules="a.b")
+    assert predict_seconds(rows, PEAK, BW, cal) == pytest.approx(30e-6 + 2e-6 * 2 + 5e-6)
+
+
+def test_latency_mode_switch():
+    cal = _cal()
+    assert latency_mode(None, _profile(cal), "fp32") == "calibrated"
+    assert latency_mode("calibrated", _profile(cal), "fp32") == "calibrated"
+    assert latency_mode("roofline", _profile(cal), "fp32") == "bound"
+    assert latency_mode(None, _profile(None), "fp32") == "bound"       # no calibration: the bound, labelled
+    assert latency_mode(None, _profile(cal), "int8") == "bound"        # fitted at fp32 only
+    assert latency_mode(None, None, "fp32") == "bound"                 # ridge-point sweeps
+
+
+def test_cost_model_latency_field():
+    cm = with_overrides(get_preset("default"), latency="roofline")
+    assert cm.latency == "roofline"
+    assert with_overrides(cm, latency="none").latency is None
+    with pytest.raises(ConfigError, match="latency"):
+        with_overrides(cm, latency="fast")
+
+
+# -------------------------------------------------------------------------------- the fit
+def _synthetic(params, acts, call, run):
+    """Microbenchmark rows spanning compute- and memory-bound sizes; times from the model."""
+    rng = np.random.default_rng(0)
+    spec, sample, calls = [], [], []
+    for i in range(60):
+        op = ["conv2d", "dwconv2d", "elementwise"][i % 3]
+        macs = 0 if op == "elementwise" else float(10 ** rng.uniform(4, 8))
+        nbytes = float(10 ** rng.uniform(3.5, 7))
+        act = ["", "gelu", "relu"][i % 3 if op != "elementwise" else 0]
+        spec.append((op, macs, nbytes, float(10 ** rng.uniform(2, 5)), act))
+        sample.append(i)
+        calls.append(1 + i % 7)
+    rows = _rows(spec)
+    rows["sample"] = sample
+    t = []
+    for (op, macs, nbytes, out, act), c in zip(spec, calls):
+        ec, em, oh = params[op]
+        x = max(macs / (ec * PEAK), nbytes / (em * BW)) + oh + c * call + run
+        if act:
+            x += acts[act][0] * out + acts[act][1]
+        t.append(x)
+    return rows, np.array(t), calls
+
+
+def test_fit_recovers_known_efficiencies_and_overheads():
+    params = {"conv2d": (0.4, 0.6, 20e-6), "dwconv2d": (0.1, 0.3, 50e-6), "elementwise": (1.0, 2.0, 3e-6)}
+    acts = {"gelu": (1.2e-9, 1e-6), "relu": (5e-11, 5e-7)}
+    rows, t, calls = _synthetic(params, acts, call=2e-6, run=4e-6)
+    fit = fit_latency_model(rows, t, PEAK, BW, calls=calls)
+    for op, (ec, em, oh) in params.items():
+        p = fit.params[op]
+        if op != "elementwise":  # no MACs: e_c is not identifiable and fixed at 1
+            assert p["compute_efficiency"] == pytest.approx(ec, rel=0.03)
+        assert p["memory_efficiency"] == pytest.approx(em, rel=0.03)
+    assert fit.params["dwconv2d"]["overhead_s"] == pytest.approx(50e-6, rel=0.1)
+    assert fit.activations["gelu"]["s_per_elem"] == pytest.approx(1.2e-9, rel=0.05)
+    assert fit.framework["call_overhead_s"] == pytest.approx(2e-6, rel=0.1)
+    assert fit.residuals["median_abs_error"] < 0.01 and fit.residuals["within_10pct"] == 1.0
+
+
+def test_fit_is_robust_to_one_disturbed_sample():
+    params = {"conv2d": (0.4, 0.6, 20e-6), "dwconv2d": (0.1, 0.3, 50e-6), "elementwise": (1.0, 2.0, 3e-6)}
+    acts = {"gelu": (1.2e-9, 1e-6), "relu": (5e-11, 5e-7)}
+    rows, t, calls = _synthetic(params, acts, call=2e-6, run=4e-6)
+    t[3] *= 5.0  # a burst of load from another process
+    fit = fit_latency_model(rows, t, PEAK, BW, calls=calls)
+    assert fit.params["conv2d"]["compute_efficiency"] == pytest.approx(0.4, rel=0.05)
+    assert fit.samples.loc[3, "error"] == pytest.approx(1 / 5 - 1, abs=0.05)
+
+
+def test_fit_bad_input():
+    rows = _rows([("conv2d", 1e6, 1e4, 10, "")]).assign(sample=0)
+    with pytest.raises(MeasurementError, match="at least 3"):
+        fit_latency_model(rows, [1e-3], PEAK, BW)
+    rows = pd.concat([rows] * 3, ignore_index=True).assign(sample=[0, 1, 2])
+    with pytest.raises(MeasurementError, match="finite and > 0"):
+        fit_latency_model(rows, [1e-3, 0.0, 1e-3], PEAK, BW)
+
+
+# ------------------------------------------------------------------------ profile section
+def test_calibration_round_trips_through_yaml():
+    prof = _profile(_cal())
+    back = profile_from_yaml(profile_to_yaml(prof))
+    assert back.calibration == prof.calibration
+    assert back.calibration.params("conv2d").compute_efficiency == 0.5
+    assert back.calibration.params("attention") == back.calibration.fallback
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda d: d["op_types"]["conv2d"].update(compute_efficiency=-1), "calibration.op_types.conv2d.compute_efficiency"),
+    (lambda d: d["op_types"].update(convolution=d["op_types"]["conv2d"]), "unknown op type 'convolution'"),
+    (lambda d: d.update(runtime="tensorrt"), "calibration.runtime"),
+    (lambda d: d.update(colour="red"), "calibration.colour"),
+    (lambda d: d.pop("residuals"), "calibration.residuals"),
+    (lambda d: d["activations"].update(swish2={"s_per_elem": 1e-9, "overhead_s": 0}), "unknown activation"),
+    (lambda d: d.update(peak_macs_per_s=float("nan")), "calibration.peak_macs_per_s"),
+])
+def test_malformed_calibration_is_a_one_line_error(mutate, field):
+    import yaml
+
+    doc = yaml.safe_load(profile_to_yaml(_profile(_cal())))
+    mutate(doc["calibration"])
+    with pytest.raises(ProfileError) as e:
+        profile_from_yaml(yaml.safe_dump(doc), label="bad.yaml")
+    msg = str(e.value)
+    assert "\n" not in msg and field in msg and msg.startswith("bad.yaml")
+
+
+def test_parse_calibration_rejects_a_non_mapping():
+    cal, problems = parse_calibration([1, 2])
+    assert cal is None and problems[0][0] == "calibration"
+
+
+# ---------------------------------------------------------------------- sweeps use it
+def _tables():
+    from layer_factory import conv, table
+
+    return {"pw": table([conv("pw", 56, 56, 64, 64)])}
+
+
+def test_profile_sweep_labels_and_uses_the_calibration():
+    from roofsweep.engine.costmodel import apply_cost_model
+    from roofsweep.engine.sweep import per_layer_at, sweep_profiles, sweep_ridge_points
+
+    cal = _cal()
+    tabs = _tables()
+    s = sweep_profiles(tabs, [_profile(cal), dataclasses.replace(_profile(None), name="plain")], "default")
+    assert s["latency_is"].tolist() == ["calibrated", "bound"]
+    costed = apply_cost_model(tabs["pw"], get_preset("default"), "fp32")
+    expected = predict_seconds(costed, PEAK, BW, cal)
+    assert s["latency_s"].iloc[0] == pytest.approx(expected, rel=1e-12)
+    roof = with_overrides(get_preset("default"), latency="roofline")
+    s2 = sweep_profiles(tabs, [_profile(cal)], roof)
+    assert s2["latency_is"].tolist() == ["bound"]
+    assert s2["latency_s"].iloc[0] == pytest.approx(max(costed["macs"].sum() / PEAK, costed["bytes"].sum() / BW))
+    assert set(sweep_ridge_points(tabs, "0,5", "default")["latency_is"]) == {"bound"}
+    pl = per_layer_at(tabs, [_profile(cal), 5.0], "default")
+    assert pl["latency_is"].tolist() == ["calibrated", "bound"]
+    assert not math.isclose(pl["time_s"].iloc[0], s2["latency_s"].iloc[0])
