@@ -403,3 +403,12 @@ def build_candidate(space, digits, batch: int = 1):
     with torch.device("meta"), _SkipInPlaceInit():
         mods = [build_block(c) for c in cfgs]
         return MobileNet(mods[0], mods[1:-1], mods[-1], name=space.spec.name).eval()
+
+
+def build_candidate_spec(spec: str, batch: int = 1):
+    """``build_candidate`` of a ``space:FILE#ID`` spec."""
+    from roofsweep.search.space import load_space, parse_candidate_spec
+
+    path, cid = parse_candidate_spec(spec)
+    space = load_space(path)
+    return build_candidate(space, space.digits_of(cid), batch)
