@@ -361,6 +361,18 @@ def _Together(mods, shapes):
 TOGETHER = 64  # configurations traced per pass
 
 
+EMPTY = BlockTrace({c: [] for c in LAYER_COLUMNS}, 0, {})  # stands for a configuration no candidate uses
+
+
+def used_configs(plan: Plan, digits: np.ndarray, chunk: int = 200_000) -> np.ndarray:
+    """Sorted IDs of the configurations the candidates ``digits`` use (a small sample needs
+    only a few of a space's blocks traced)."""
+    seen = np.zeros(len(plan.configs), dtype=bool)
+    for c0 in range(0, len(digits), chunk):
+        seen[plan.config_ids(np.asarray(digits[c0:c0 + chunk], dtype=np.int64)).ravel()] = True
+    return np.flatnonzero(seen)
+
+
 def trace_blocks(configs: list[BlockConfig], use_cache: bool = True, progress=None) -> list[BlockTrace]:
     """The ``BlockTrace`` of every configuration: from the cache, else traced (``TOGETHER`` per
     pass) and stored. ``progress(n)`` is called with the number of configurations done."""

@@ -116,13 +116,16 @@ def run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress=Non
     import time
 
     from roofsweep.search import vector
-    from roofsweep.search.blocks import plan_space
+    from roofsweep.search.blocks import EMPTY, plan_space, used_configs
 
     distributed = _distributed()
     with client_for(scheduler) as client:
         t0 = time.perf_counter()
         plan = plan_space(space, batch)
-        traces = _traces(client, plan.configs)
+        used = used_configs(plan, digits)
+        traces = [EMPTY] * len(plan.configs)
+        for i, t in zip(used, _traces(client, [plan.configs[i] for i in used])):
+            traces[i] = t
         t1 = time.perf_counter()
         tables = vector.build_tables(plan, traces, cm, list(points["dtype"]),
                                      points["peak_macs_per_s"].to_numpy(np.float64),
@@ -142,6 +145,6 @@ def run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress=Non
     for t in traces:
         for k, v in t.unsupported.items():
             unsupported[k] = unsupported.get(k, 0) + v
-    stats = {"distinct_blocks": len(plan.configs), "block_seconds": t1 - t0, "tables_seconds": t2 - t1,
+    stats = {"distinct_blocks": len(plan.configs), "traced_blocks": len(used), "block_seconds": t1 - t0, "tables_seconds": t2 - t1,
              "unsupported_ops": unsupported, "workers": workers}
     return res, stats

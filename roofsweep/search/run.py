@@ -23,7 +23,7 @@ import pandas as pd
 from roofsweep.engine.costmodel import CostModel
 from roofsweep.errors import ConfigError, OutputError
 from roofsweep.search import vector
-from roofsweep.search.blocks import plan_space, trace_blocks
+from roofsweep.search.blocks import EMPTY, plan_space, trace_blocks, used_configs
 from roofsweep.search.space import Space
 
 CAPACITY_CHOICES = ("params", "macs")
@@ -80,12 +80,17 @@ def _points(cm: CostModel, ridge_points, profiles) -> pd.DataFrame:
 
 
 def prepare(space: Space, cm: CostModel, points: pd.DataFrame, batch: int = 1, progress=None,
-            tracer: Callable | None = None) -> tuple[vector.Tables, dict]:
-    """Trace every distinct block (cached) and build the evaluation tables."""
+            tracer: Callable | None = None, digits: np.ndarray | None = None) -> tuple[vector.Tables, dict]:
+    """Trace every distinct block the candidates ``digits`` use (all if None; cached) and build
+    the evaluation tables."""
     vector.check_cost_model(cm)
     t0 = time.perf_counter()
     plan = plan_space(space, batch)
-    traces = (tracer or trace_blocks)(plan.configs, progress=progress)
+    used = np.arange(len(plan.configs)) if digits is None else used_configs(plan, digits)
+    traced = (tracer or trace_blocks)([plan.configs[i] for i in used], progress=progress)
+    traces = [EMPTY] * len(plan.configs)
+    for i, t in zip(used, traced):
+        traces[i] = t
     t1 = time.perf_counter()
     tables = vector.build_tables(plan, traces, cm, list(points["dtype"]),
                                  points["peak_macs_per_s"].to_numpy(np.float64),
@@ -94,7 +99,7 @@ def prepare(space: Space, cm: CostModel, points: pd.DataFrame, batch: int = 1, p
     for t in traces:
         for k, v in t.unsupported.items():
             unsupported[k] = unsupported.get(k, 0) + v
-    stats = {"distinct_blocks": len(plan.configs), "block_seconds": t1 - t0,
+    stats = {"distinct_blocks": len(plan.configs), "traced_blocks": len(used), "block_seconds": t1 - t0,
              "tables_seconds": time.perf_counter() - t1, "unsupported_ops": unsupported}
     return tables, stats
 
@@ -133,7 +138,7 @@ def search(
         res, stats = run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress)
     else:
         step = None if progress is None else (lambda n: progress("tracing blocks", n, 0))
-        tables, stats = prepare(space, cm, points, batch, progress=step)
+        tables, stats = prepare(space, cm, points, batch, progress=step, digits=digits)
         parts = []
         for c0 in range(0, len(digits), chunk):
             parts.append(vector.evaluate_chunk(tables, digits[c0:c0 + chunk]))
