@@ -18,6 +18,17 @@ RP_HELP = "Ridge points in MAC/byte, e.g. 0,5,50,500."
 RANGE_HELP = "Ridge-point range START:STOP:N (linear) or START:STOP:N:log."
 SET_HELP = "Override a cost-model setting, e.g. --set dtype=fp16 --set use_onchip=true."
 DEFAULT_OUT = Path("roofsweep-reports")
+BATCH_HELP = "Batch size, or a list 1,8,32 (one long-form table over every batch)."
+DTYPE_HELP = "Dtype(s), e.g. int8,fp16,fp32 (default: the cost model's / profile's)."
+RES_HELP = "Input resolution in pixels, or a list 224,256."
+
+
+def _single(text, what: str):
+    """The one value of a list option (the ordinary, single-combination sweep)."""
+    from roofsweep.engine.axes import parse_list
+
+    values = parse_list(text, what) if text is not None else [None]
+    return values[0]
 
 
 def _ridge_points(ridge_points: Optional[str], rp_range: Optional[str]):
@@ -98,8 +109,9 @@ def _long_rows(analysis):
 def sweep_cmd(
     model: str = typer.Option(..., "--model", "-m", help=MODEL_HELP),
     width: Optional[float] = typer.Option(None, "--width", "-w", help="Width multiplier (zoo models)."),
-    resolution: Optional[int] = typer.Option(None, "--resolution", "-r", help="Input resolution in pixels."),
-    batch: int = typer.Option(1, "--batch", "-b", help="Batch size."),
+    resolution: Optional[str] = typer.Option(None, "--resolution", "-r", help=RES_HELP),
+    batch: str = typer.Option("1", "--batch", "-b", help=BATCH_HELP),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help=DTYPE_HELP),
     input_shape: Optional[str] = typer.Option(None, "--input-shape", help="Input shape for external models."),
     hardware: Optional[list[str]] = typer.Option(None, "--hardware", "-H", help=HARDWARE_HELP),
     ridge_points: Optional[str] = typer.Option(None, "--ridge-points", help=RP_HELP),
@@ -116,8 +128,13 @@ def sweep_cmd(
     Example: roofsweep sweep --model mnv4-conv-m --preset paper --hardware pixel6-cpu
     """
     from roofsweep.analysis import HIGH_RP, LOW_RP, resolve_models, totals
+    from roofsweep.cli.axes import axes_mode, run_axes
     from roofsweep.report.terminal import dominant_layers_table, model_totals_panel, sweep_table
 
+    if axes_mode(batch, dtype, resolution):
+        return run_axes([model], width, resolution, batch, dtype, hardware, ridge_points, rp_range, preset.value,
+                        overrides, fmt, out, no_report, f"sweep-{model}", force)
+    resolution, batch = _single(resolution, "--resolution"), _single(batch, "--batch")
     refs = resolve_models([model], width, resolution, batch, parse_shape(input_shape))
     rps = _ridge_points(ridge_points, rp_range)
     target = _out_dir(out, f"sweep-{refs[0].label}", no_report, force)
@@ -143,7 +160,10 @@ def sweep_cmd(
 @handle_errors
 def compare_cmd(
     models: list[str] = typer.Argument(..., help="Models to compare (zoo names, paper names, external specs)."),
-    resolution: Optional[int] = typer.Option(None, "--resolution", "-r", help="Input resolution for every model."),
+    width: Optional[float] = typer.Option(None, "--width", "-w", help="Width multiplier for every zoo model."),
+    resolution: Optional[str] = typer.Option(None, "--resolution", "-r", help=RES_HELP),
+    batch: str = typer.Option("1", "--batch", "-b", help=BATCH_HELP),
+    dtype: Optional[str] = typer.Option(None, "--dtype", help=DTYPE_HELP),
     hardware: Optional[list[str]] = typer.Option(None, "--hardware", "-H", help=HARDWARE_HELP),
     ridge_points: Optional[str] = typer.Option(None, "--ridge-points", help=RP_HELP),
     rp_range: Optional[str] = typer.Option(None, "--rp-range", help=RANGE_HELP),
@@ -159,8 +179,13 @@ def compare_cmd(
     Example: roofsweep compare mnv2 mnv3-large mnv4-conv-s mnv4-conv-m --preset paper
     """
     from roofsweep.analysis import resolve_models
+    from roofsweep.cli.axes import axes_mode, run_axes
 
-    refs = resolve_models(models, None, resolution)
+    if axes_mode(batch, dtype, resolution):
+        return run_axes(models, width, resolution, batch, dtype, hardware, ridge_points, rp_range, preset.value,
+                        overrides, fmt, out, no_report, "compare", force)
+    resolution, batch = _single(resolution, "--resolution"), _single(batch, "--batch")
+    refs = resolve_models(models, width, resolution, batch)
     rps = _ridge_points(ridge_points, rp_range)
     target = _out_dir(out, "compare", no_report, force)
     a = _analyze(refs, hardware, rps, preset.value, overrides)
