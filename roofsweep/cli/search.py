@@ -40,6 +40,7 @@ def search_cmd(
     fmt: RowFormat = typer.Option(RowFormat.csv, "--format", "-f", help="Output format."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: stdout). Written whole or not at all."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask: local:N (N worker processes) or tcp://HOST:PORT."),
+    scheduler_timeout: float = typer.Option(10.0, "--scheduler-timeout", help="Seconds to wait for a Dask scheduler to answer."),
 ) -> None:
     """One row per candidate: spec, MACs, params, bytes, latency at each point and profile,
     whether it is on the capacity-vs-latency Pareto frontier at each ridge point, and its
@@ -70,7 +71,8 @@ def search_cmd(
 
     with progress(-(-len(digits) // CHUNK), "costing candidates") as step:
         result = search(space, digits, rps, hardware or [], cm, capacity.value, batch, scheduler,
-                        progress=lambda what, n, total: step() if what == "costing" else None)
+                        progress=lambda what, n, total: step() if what == "costing" else None,
+                        scheduler_timeout=scheduler_timeout)
     st = result.stats
     info(f"{len(digits):,} candidates of {space.size:.4g} in {space.source}; {st['distinct_blocks']} distinct blocks; "
          f"{st['seconds']:.1f} s")

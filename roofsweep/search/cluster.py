@@ -111,7 +111,7 @@ def _traces(client, configs):
     return have
 
 
-def run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress=None):
+def run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress=None, timeout=CONNECT_TIMEOUT_S):
     """``search``'s evaluation on Dask; returns (results dict, stats) like the in-process path."""
     import time
 
@@ -119,7 +119,7 @@ def run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress=Non
     from roofsweep.search.blocks import EMPTY, plan_space, used_configs
 
     distributed = _distributed()
-    with client_for(scheduler) as client:
+    with client_for(scheduler, timeout) as client:
         t0 = time.perf_counter()
         plan = plan_space(space, batch)
         used = used_configs(plan, digits)

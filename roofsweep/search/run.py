@@ -115,6 +115,7 @@ def search(
     scheduler: str | None = None,
     chunk: int = CHUNK,
     progress: Callable[[str, int, int], None] | None = None,
+    scheduler_timeout: float = 10.0,
 ) -> SearchResult:
     """Cost the candidates ``digits`` (from ``choose``) of ``space``; see the module docstring.
 
@@ -135,7 +136,7 @@ def search(
     if scheduler:
         from roofsweep.search.cluster import run_on_dask
 
-        res, stats = run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress)
+        res, stats = run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress, scheduler_timeout)
     else:
         step = None if progress is None else (lambda n: progress("tracing blocks", n, 0))
         tables, stats = prepare(space, cm, points, batch, progress=step, digits=digits)
