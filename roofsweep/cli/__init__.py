@@ -86,6 +86,7 @@ from roofsweep.cli import models as _models  # noqa: E402,F401
 from roofsweep.cli import hardware as _hardware  # noqa: E402,F401
 from roofsweep.cli import sweep as _sweep  # noqa: E402,F401
 from roofsweep.cli import measure as _measure  # noqa: E402,F401  (isort: keep pipeline order)
+from roofsweep.cli import search as _search  # noqa: E402,F401
 
 
 def _terminate(signum, _frame) -> None:

@@ -18,6 +18,17 @@ from roofsweep.cli.options import ridge_points as _ridge_points
 
 DEFAULT_OUT = Path("roofsweep-reports")
 LATEST = "latest"  # DEFAULT_OUT/latest -> the report written there last
+BATCH_HELP = "Batch size, or a list 1,8,32 (one long-form table over every batch)."
+DTYPE_HELP = "Dtype(s), e.g. int8,fp16,fp32 (default: the cost model's / profile's)."
+RES_HELP = "Input resolution in pixels, or a list 224,256."
+
+
+def _single(text, what: str):
+    """The one value of a list option (the ordinary, single-combination sweep)."""
+    from roofsweep.engine.axes import parse_list
+
+    values = parse_list(text, what) if text is not None else [None]
+    return values[0]
 
 
 def _command_line() -> str:
@@ -128,8 +139,9 @@ def _sweep_renderables(a) -> list:
 def sweep_cmd(
     model: str = typer.Option(..., "--model", "-m", metavar="MODEL", help=MODEL_HELP),
     width: Optional[float] = typer.Option(None, "--width", "-w", metavar="X", help="Width multiplier (zoo models)."),
-    resolution: Optional[int] = typer.Option(None, "--resolution", "-r", metavar="PX", help="Input resolution in pixels."),
-    batch: int = typer.Option(1, "--batch", "-b", metavar="N", help="Batch size."),
+    resolution: Optional[str] = typer.Option(None, "--resolution", "-r", metavar="PX[,PX...]", help=RES_HELP),
+    batch: str = typer.Option("1", "--batch", "-b", metavar="N[,N...]", help=BATCH_HELP),
+    dtype: Optional[str] = typer.Option(None, "--dtype", metavar="DTYPE[,DTYPE...]", help=DTYPE_HELP),
     input_shape: Optional[list[str]] = typer.Option(None, "--input-shape", metavar="SHAPE", help=INPUT_SHAPE_HELP),
     hardware: Optional[list[str]] = typer.Option(None, "--hardware", "-H", metavar="PROFILE", help=HARDWARE_HELP),
     ridge_points: Optional[str] = typer.Option(None, "--ridge-points", metavar="RPS", help=RP_HELP),
@@ -147,7 +159,12 @@ def sweep_cmd(
     Example: roofsweep sweep --model mnv4-conv-m --preset paper --hardware pixel6-cpu
     """
     from roofsweep.analysis import resolve_models
+    from roofsweep.cli.axes import axes_mode, run_axes
 
+    if axes_mode(batch, dtype, resolution):
+        return run_axes([model], width, resolution, batch, dtype, hardware, ridge_points, rp_range, preset.value,
+                        overrides, fmt, out, no_report, f"sweep-{model}", force)
+    resolution, batch = _single(resolution, "--resolution"), _single(batch, "--batch")
     refs = resolve_models([model], width, resolution, batch, parse_shapes(input_shape))
     rps = _ridge_points(ridge_points, rp_range)
     target = _out_dir(out, f"sweep-{refs[0].label}", no_report, force, fmt)
@@ -161,10 +178,11 @@ def sweep_cmd(
 def compare_cmd(
     models: list[str] = typer.Argument(..., metavar="MODEL...",
                                        help="Models to compare (zoo names, paper names, external specs)."),
-    resolution: Optional[int] = typer.Option(None, "--resolution", "-r", metavar="PX",
-                                             help="Input resolution for every model."),
-    input_shape: Optional[str] = typer.Option(None, "--input-shape", metavar="SHAPE",
-                                              help="Input shape for every model, e.g. 1x3x224x224."),
+    width: Optional[float] = typer.Option(None, "--width", "-w", metavar="X", help="Width multiplier for every zoo model."),
+    resolution: Optional[str] = typer.Option(None, "--resolution", "-r", metavar="PX[,PX...]", help=RES_HELP),
+    batch: str = typer.Option("1", "--batch", "-b", metavar="N[,N...]", help=BATCH_HELP),
+    dtype: Optional[str] = typer.Option(None, "--dtype", metavar="DTYPE[,DTYPE...]", help=DTYPE_HELP),
+    input_shape: Optional[list[str]] = typer.Option(None, "--input-shape", metavar="SHAPE", help=INPUT_SHAPE_HELP),
     top1: Optional[list[str]] = typer.Option(None, "--top1", metavar="NAME=ACC", help=TOP1_HELP),
     accuracies_csv: Optional[Path] = typer.Option(None, "--accuracies", metavar="FILE.csv", help=ACCURACIES_HELP),
     hardware: Optional[list[str]] = typer.Option(None, "--hardware", "-H", metavar="PROFILE", help=HARDWARE_HELP),
@@ -183,8 +201,13 @@ def compare_cmd(
     Example: roofsweep compare mnv2 mnv3-large mnv4-conv-s mnv4-conv-m --preset paper
     """
     from roofsweep.analysis import resolve_models
+    from roofsweep.cli.axes import axes_mode, run_axes
 
-    refs = resolve_models(models, None, resolution, 1, parse_shapes(input_shape))
+    if axes_mode(batch, dtype, resolution):
+        return run_axes(models, width, resolution, batch, dtype, hardware, ridge_points, rp_range, preset.value,
+                        overrides, fmt, out, no_report, "compare", force)
+    resolution, batch = _single(resolution, "--resolution"), _single(batch, "--batch")
+    refs = resolve_models(models, width, resolution, batch, parse_shapes(input_shape))
     acc = accuracies(models, refs, top1, accuracies_csv)
     rps = _ridge_points(ridge_points, rp_range)
     target = _out_dir(out, "compare", no_report, force, fmt)

@@ -35,6 +35,10 @@ def build(ref: ModelRef | str, num_classes: int = 1000) -> nn.Module:
     """
     if isinstance(ref, str):
         ref = resolve(ref)
+    if ref.spec.startswith("space:"):  # a search-space candidate
+        from roofsweep.search.blocks import build_candidate_spec
+
+        return build_candidate_spec(ref.spec, ref.batch)
     if not ref.is_zoo:
         from roofsweep.zoo.external import build_external
 

@@ -215,6 +215,8 @@ def resolve(
         return _resolve_file(str(spec), width, resolution, batch, input_shape)
     if not isinstance(spec, str):
         return _resolve_module(spec, resolution, batch, input_shape)
+    if spec.startswith("space:"):  # one candidate of a search space: space:FILE#ID
+        return _resolve_candidate(spec, width, resolution, batch, input_shape)
     if ":" in spec:  # external: torchvision:NAME, timm:NAME, package.module:callable
         if width is not None and width != 1.0:
             raise ModelBuildError(f"--width applies to zoo models only, not '{spec}'")
@@ -362,3 +364,23 @@ def _resolve_file(path: str, width, resolution, batch: int, input_shape) -> Mode
     else:
         shape, label, r = (), stem, 0
     return ModelRef(str(Path(path).expanduser()), 1.0, r, batch, shape, label, "file", Path(path).name)
+
+
+def _resolve_candidate(spec: str, width, resolution, batch: int, input_shape) -> ModelRef:
+    """``space:FILE#ID``: candidate ID of the search space in FILE (roofsweep.search.space)."""
+    from roofsweep.search.space import load_space, parse_candidate_spec
+
+    path, cid = parse_candidate_spec(spec)
+    space = load_space(path)
+    digits = space.digits_of(cid)
+    r = int(space.spec.resolutions[int(digits[0])])
+    if width is not None and width != 1.0:
+        raise ModelBuildError(f"--width does not apply to '{spec}': the candidate fixes its widths")
+    if input_shape is not None:
+        batch, input_shape = _shape_and_batch(spec, tuple(input_shape), batch, resolution)
+        if tuple(input_shape[1:]) != (3, r, r):
+            raise ModelBuildError(f"'{spec}' takes Nx3x{r}x{r} images, not {'x'.join(map(str, input_shape))}")
+    elif resolution is not None and resolution != r:
+        raise ModelBuildError(f"'{spec}' fixes its resolution at {r} px; --resolution {resolution} disagrees")
+    label = f"{space.spec.name}#{cid}"
+    return ModelRef(spec, 1.0, r, batch, (batch, 3, r, r), label, "search space", label)
