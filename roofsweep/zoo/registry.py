@@ -183,6 +183,7 @@ class ModelRef:
         """A model file (``.onnx``, ``.tflite``) read by ``roofsweep.importers``, not built."""
         return self.family == "file"
 
+    @property
     def input_shapes(self) -> tuple[tuple[int, ...], ...]:
         """Every positional input's shape, the first being ``input_shape``."""
         return (self.input_shape, *self.more_inputs)
