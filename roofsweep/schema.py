@@ -241,6 +241,9 @@ def problems(exc: ValidationError, label: str, lines: dict[str, int], fields: It
             reason, rank, line = f"missing; this field is required{f' ({what})' if what else ''}", 1, None
         elif kind == "roofsweep":
             reason, rank = err["msg"], 2
+            inner = (err.get("ctx") or {}).get("field")  # a nested schema's own path (calibration.x.y)
+            if inner:
+                field, line = inner, line_for(inner, lines) or line
         else:  # a pydantic type check that no roofsweep validator words (defensive)
             reason, rank = f"{err['msg'].splitlines()[0][:200]}", 2
         suffix = f" (line {line})" if line else ""

@@ -152,7 +152,7 @@ def _calibration(value: object) -> Any:
     cal, problems = parse_calibration(value)
     if problems:
         where, reason = problems[0]
-        raise S.fail(f"{where.removeprefix('calibration').lstrip('.') or 'section'}: {reason}")
+        raise PydanticCustomError("roofsweep", "{reason}", {"reason": S.one_line(reason, 300), "field": where})
     return cal
 
 
