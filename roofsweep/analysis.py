@@ -7,8 +7,10 @@ This is what the CLI calls and what a notebook uses::
     a.rp_sweep        # long-form latency per (model, ridge point)
     a.profile_sweep   # long-form latency per (model, hardware profile)
     a.per_layer       # per-layer roofline rows at the low/high ridge points and each profile
+    a.totals, a.dominant, a.frontier_share, a.rows   # computed once, read by every reporter
 
-Nothing here prints or writes files; reporters and the CLI do.
+Nothing here prints or writes files; reporters and the CLI do, reading the ``Analysis``: they
+compute nothing themselves.
 """
 
 from __future__ import annotations
