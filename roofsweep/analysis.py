@@ -7,8 +7,10 @@ This is what the CLI calls and what a notebook uses::
     a.rp_sweep        # long-form latency per (model, ridge point)
     a.profile_sweep   # long-form latency per (model, hardware profile)
     a.per_layer       # per-layer roofline rows at the low/high ridge points and each profile
+    a.totals, a.dominant, a.frontier_share, a.rows   # computed once, read by every reporter
 
-Nothing here prints or writes files; reporters and the CLI do.
+Nothing here prints or writes files; reporters and the CLI do, reading the ``Analysis``: they
+compute nothing themselves.
 """
 
 from __future__ import annotations
@@ -198,9 +200,8 @@ def analyze(
     however many sweeps and tables read it.
     """
     from roofsweep.hardware import skipped_profile_notes
-    from roofsweep.engine.pareto import frontier, frontier_share
-    from roofsweep.engine.sweep import (MAX_GRID_POINTS, CostCache, per_layer_at, profile_point,
-                                        ridge_point_grid, rp_label, sweep_profiles, sweep_ridge_points)
+    from roofsweep.engine.pareto import frontier_share
+    from roofsweep.engine.sweep import CostCache, per_layer_at, profile_point, ridge_point_grid, rp_label
 
     cm = cost_model_from(preset, overrides)
     rps = ridge_point_grid(ridge_points)
@@ -214,12 +215,7 @@ def analyze(
     costs = CostCache(tables(results))
     points = [profile_point(cm, p) for p in profiles]  # each profile read once, as numbers
 
-    rp_sweep = frontier(sweep_ridge_points(costs, rps, cm, meta))
-    dense = np.union1d(curve, rps)
-    if len(dense) > MAX_GRID_POINTS:  # the user's grid is already as dense as allowed
-        dense = rps
-    rp_curve = frontier(sweep_ridge_points(costs, dense, cm, meta))
-    profile_sweep = frontier(sweep_profiles(costs, points, cm, meta)) if points else _empty_like(rp_sweep)
+    rp_sweep, rp_curve, profile_sweep = _sweeps(costs, cm, rps, curve, points, meta)
     rp_points = [float(p) for p in per_layer_points]
     per_layer = per_layer_at(costs, rp_points + points, cm)
     share = frontier_share(rp_curve[rp_curve["ridge_point"] > 0], scale="log")
@@ -246,6 +242,21 @@ def analyze(
         rows=output_rows(rp_sweep, profile_sweep, share, same),
         per_layer_points=layer_points,
     )
+
+
+def _sweeps(costs, cm: CostModel, rps: np.ndarray, curve: np.ndarray, points: list, meta: pd.DataFrame):
+    """The table's ridge-point sweep, the dense curve (its points and the table's) and the
+    profile sweep, each with ``on_frontier``."""
+    from roofsweep.engine.pareto import frontier
+    from roofsweep.engine.sweep import MAX_GRID_POINTS, sweep_profiles, sweep_ridge_points
+
+    rp_sweep = frontier(sweep_ridge_points(costs, rps, cm, meta))
+    dense = np.union1d(curve, rps)
+    if len(dense) > MAX_GRID_POINTS:  # the user's grid is already as dense as allowed
+        dense = rps
+    rp_curve = frontier(sweep_ridge_points(costs, dense, cm, meta))
+    profile_sweep = frontier(sweep_profiles(costs, points, cm, meta)) if points else _empty_like(rp_sweep)
+    return rp_sweep, rp_curve, profile_sweep
 
 
 def _profiles(hardware) -> list[Any]:

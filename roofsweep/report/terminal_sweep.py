@@ -184,6 +184,9 @@ class CompareTable:
         notes = []
         if "on_frontier" in sweep_df:
             notes.append(f"{FRONTIER_MARK} = on the accuracy-latency Pareto frontier at that point")
+        if self.share is not None:
+            notes.append("on frontier = share of the ridge-point range (log scale, RP > 0) on which "
+                         "the model is on the frontier")
         merged = {p: rp for p, rp in (same_as or {}).items() if rp in points}
         if merged:
             notes.append("profiles equal to an RP column: " + ", ".join(f"{p} ({rp})" for p, rp in merged.items()))
