@@ -146,7 +146,7 @@ class TraceResult:
         d = json.loads(text)
         if not isinstance(d, dict) or not isinstance(d.get("layers"), dict):
             raise ValueError("not a TraceResult document")
-        missing = [c for c in LAYER_COLUMNS if c not in d["layers"]]
+        missing = [c for c in LAYER_COLUMNS if c not in d["layers"] and c not in OPTIONAL_COLUMNS]
         if missing:
             raise ValueError(f"TraceResult document lacks columns {missing}")
         layers = pd.DataFrame(d.pop("layers"))

@@ -239,7 +239,7 @@ def test_12_kill_9_leftovers_are_cleaned_on_the_next_write(tmp_path):
         import os, signal
         from roofsweep.report import bundle
         from roofsweep.report.data import ReportData
-        bundle._write_contents = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
+        bundle._write_contents = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
         bundle.write_report({str(tmp_path / 'rep')!r}, ReportData(title='t', command='c', preset='paper'))
     """)
     r = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(ROOT)))

@@ -117,7 +117,9 @@ def layer_latency_figures(per_layer: Mapping[tuple[str, str], pd.DataFrame], *,
     image per point and group of four models."""
     models = list(models) if models is not None else list(dict.fromkeys(m for m, _ in per_layer))
     points = list(points) if points is not None else list(dict.fromkeys(p for _, p in per_layer))
-    out = []
+    out: list[Figure] = []
+    if not points or not models:
+        return out  # nothing traced (a model with no layers): no per-layer figure
     rows_per_image = max(1, MAX_PANELS // max(1, len(models)))
     for r in range(0, max(1, len(points)), rows_per_image):
         for k in range(0, max(1, len(models)), MAX_PANELS):
