@@ -117,17 +117,22 @@ def _threads(value: object) -> int:
     return value
 
 
-def _scalar(value: object) -> Any:
-    """An extra ``measured`` entry: a short string, a finite number or a boolean."""
+def _scalar(value: object, depth: int = 0) -> Any:
+    """An extra ``measured`` entry: a short string, a finite number, a boolean, or a short list
+    or mapping of those (``gemm_sizes: [256, 512]``)."""
     if isinstance(value, str):
-        return S.text(value, allow_empty=True)
-    if isinstance(value, bool) or (isinstance(value, int) and abs(value) < 2**63):
+        return S.free_text(value)
+    if isinstance(value, bool) or value is None or (isinstance(value, int) and abs(value) < 2**63):
         return value
     if isinstance(value, float) and math.isfinite(value):
         return value
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
-    raise S.fail(f"expected a string or a finite number, got {S.type_name(value)}")
+    if depth == 0 and isinstance(value, list) and len(value) <= 64:
+        return [_scalar(v, 1) for v in value]
+    if depth == 0 and isinstance(value, dict) and len(value) <= 64 and all(isinstance(k, str) for k in value):
+        return {k: _scalar(v, 1) for k, v in value.items()}
+    raise S.fail(f"expected a string, a finite number or a short list of them, got {S.type_name(value)}")
 
 
 def _calibration(value: object) -> Any:
