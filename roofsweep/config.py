@@ -25,7 +25,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError
 
 from roofsweep import schema as S
-from roofsweep.errors import ConfigError, RoofsweepError
+from roofsweep.errors import ConfigError, RoofsweepError, one_line
 from roofsweep.io import YamlInputError, YamlLimits, read_yaml_file
 from roofsweep.zoo.registry import ModelRef, resolve
 
@@ -217,7 +217,8 @@ def load_experiment(path: str | Path) -> Experiment:
         return _resolve(path, doc)
     except _Fail as f:
         line = S.line_for(f.field, lines)
-        raise ConfigError(f"{path}: {f.field}: {f.reason}" + (f" (line {line})" if line else "")) from None
+        where = one_line(f.field, 100)
+        raise ConfigError(f"{path}: {where}: {f.reason}" + (f" (line {line})" if line else "")) from None
 
 
 def _resolve(path: Path, doc: ConfigSchema) -> Experiment:
