@@ -8,12 +8,15 @@ models:                                   # names, or mappings with options
   - mnv4-conv-m
   - {model: mnv2, width: 1.5, top1: 76.8} # top1 overrides the zoo's published figure
   - {model: mnv1, width: 0.5, resolution: 160, label: mnv1-0.5x@160}
-ridge_points: [0, 5, 50, 500]             # list, or "0:500:101", or "1:500:50:log"
+ridge_points: [0, 5, 50, 500]             # list, or "0:500:101", or "1:500:50:log" (<= 2,000 points)
 hardware: none                            # none | all | a profile name or path | [names or paths]
-per_layer_points: [5, 500]                # ridge points of the per-layer figures and tables
+per_layer_points: [5, 500]                # ridge points of the per-layer figures and tables (<= 8)
 output: roofsweep-reports/paper-fig2      # report folder (relative to the working directory)
 ```
-Every problem is reported as ``FILE: FIELD: reason``.
+The file is read by the shared safe YAML reader (``roofsweep.io``), validated by the pydantic
+``ConfigSchema`` below (unknown fields rejected with did-you-mean, at most 100 models and 100
+profiles), then resolved (models, profiles, cost-model settings). The first problem is reported
+as ``FILE: FIELD: reason (line N)``.
 """
 
 from __future__ import annotations
