@@ -19,7 +19,6 @@ numpy/pandas (no torch).
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
