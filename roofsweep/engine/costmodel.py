@@ -151,7 +151,8 @@ def with_overrides(cm: CostModel, **overrides: Any) -> CostModel:
     new = dataclasses.replace(cm, **overrides)
     if "name" not in overrides:
         desc = ",".join(f"{k}={_short(getattr(new, k))}" for k in overrides)
-        new = dataclasses.replace(new, name=f"{cm.name}+{desc}")
+        name = f"{cm.name}+{desc}"
+        new = dataclasses.replace(new, name=name if len(name) <= 200 else name[:197] + "...")
     return new
 
 

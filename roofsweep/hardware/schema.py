@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, TypeAdapter, ValidationError
 
 from roofsweep import schema as S
+from roofsweep.errors import RoofsweepError
 from roofsweep.hardware.profile import KINDS, HardwareProfile
 from roofsweep.units import DTYPE_BYTES
 
@@ -145,7 +146,12 @@ def _calibration(value: object) -> Any:
     from roofsweep.hardware import calibration  # type: ignore[attr-defined]
 
     check = getattr(calibration, "validate_calibration", None)
-    return check(value) if check is not None else value
+    if check is None:
+        return value
+    try:
+        return check(value)
+    except (RoofsweepError, ValueError, TypeError) as exc:  # its own message, still one line
+        raise S.fail(S.one_line(str(exc), 300)) from None
 
 
 def _v(fn):
