@@ -109,7 +109,7 @@ def _date(value: object) -> str:
         return value.isoformat()
     if not isinstance(value, str):
         raise S.fail(f"expected a date like 2026-05-01, got {S.type_name(value)}")
-    return S.text(value, limit=S.MAX_NAME_CHARS)
+    return S.line(value, limit=S.MAX_NAME_CHARS)
 
 
 def _threads(value: object) -> int:
@@ -172,9 +172,9 @@ class MeasuredSchema(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
     date: Annotated[str | None, _optional(_date)] = None
-    method: Annotated[str | None, _optional(S.text)] = None
-    torch_version: Annotated[str | None, _optional(S.text)] = None
-    torch: Annotated[str | None, _optional(S.text)] = None
+    method: Annotated[str | None, _optional(S.free_text)] = None
+    torch_version: Annotated[str | None, _optional(S.line)] = None
+    torch: Annotated[str | None, _optional(S.line)] = None
     threads: Annotated[int | None, _optional(_threads)] = None
 
     def as_dict(self) -> dict:
@@ -200,6 +200,8 @@ FIELDS: dict[str, str] = {
     "measured": "mapping written by `roofsweep probe`: date, method, torch_version, threads, ...",
     "calibration": "mapping written by `roofsweep calibrate` (checked by roofsweep.hardware.calibration)",
 }
+
+
 def known_fields() -> list[str]:
     """The top-level fields this installation accepts (``calibration`` only with its module)."""
     has_calibration = importlib.util.find_spec("roofsweep.hardware.calibration") is not None
