@@ -8,12 +8,15 @@ models:                                   # names, or mappings with options
   - mnv4-conv-m
   - {model: mnv2, width: 1.5, top1: 76.8} # top1 overrides the zoo's published figure
   - {model: mnv1, width: 0.5, resolution: 160, label: mnv1-0.5x@160}
-ridge_points: [0, 5, 50, 500]             # list, or "0:500:101", or "1:500:50:log"
+ridge_points: [0, 5, 50, 500]             # list, or "0:500:101", or "1:500:50:log" (<= 2,000 points)
 hardware: none                            # none | all | a profile name or path | [names or paths]
-per_layer_points: [5, 500]                # ridge points of the per-layer figures and tables
+per_layer_points: [5, 500]                # ridge points of the per-layer figures and tables (<= 8)
 output: roofsweep-reports/paper-fig2      # report folder (relative to the working directory)
 ```
-Every problem is reported as ``FILE: FIELD: reason``.
+The file is read by the shared safe YAML reader (``roofsweep.io``), validated by the pydantic
+``ConfigSchema`` below (unknown fields rejected with did-you-mean, at most 100 models and 100
+profiles), then resolved (models, profiles, cost-model settings). The first problem is reported
+as ``FILE: FIELD: reason (line N)``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError
 
 from roofsweep import schema as S
-from roofsweep.errors import ConfigError, RoofsweepError
+from roofsweep.errors import ConfigError, RoofsweepError, one_line
 from roofsweep.io import YamlInputError, YamlLimits, read_yaml_file
 from roofsweep.zoo.registry import ModelRef, resolve
 
@@ -217,7 +220,8 @@ def load_experiment(path: str | Path) -> Experiment:
         return _resolve(path, doc)
     except _Fail as f:
         line = S.line_for(f.field, lines)
-        raise ConfigError(f"{path}: {f.field}: {f.reason}" + (f" (line {line})" if line else "")) from None
+        where = one_line(f.field, 100)
+        raise ConfigError(f"{path}: {where}: {f.reason}" + (f" (line {line})" if line else "")) from None
 
 
 def _resolve(path: Path, doc: ConfigSchema) -> Experiment:

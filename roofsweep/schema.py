@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from pydantic import ValidationError
 from pydantic_core import PydanticCustomError
@@ -187,12 +187,13 @@ def check_model_size(name: str, label: str, width: float, input_shape: tuple[int
     if not 0 < width <= MAX_WIDTH:
         raise ModelBuildError(f"building {name} at width {width:g} failed: the width multiplier must be "
                               f"from 0 to {MAX_WIDTH:g}")
-    elements = math.prod(int(d) for d in input_shape)
-    product = elements * max(1.0, width) ** 2
+    elements = math.prod(int(d) for d in input_shape)  # an int: exact however large
+    product = math.inf if elements > MAX_SIZE_PRODUCT else elements * max(1.0, width) ** 2
     if product > MAX_SIZE_PRODUCT:
         shown = "x".join(map(str, input_shape))
-        raise ModelBuildError(f"tracing {label} on input {shown[:80]} failed: too large to count (input "
-                              f"elements x width^2 = {product:.3g} > {MAX_SIZE_PRODUCT:g}, its MACs would "
+        size = "is" if math.isinf(product) else f"= {product:.3g}"
+        raise ModelBuildError(f"tracing {label[:80]} on input {shown[:80]} failed: too large to count (input "
+                              f"elements x width^2 {size} > {MAX_SIZE_PRODUCT:g}, its MACs would "
                               "overflow 64-bit counters); use a smaller batch, resolution or width")
 
 

@@ -19,7 +19,6 @@ numpy/pandas (no torch).
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,7 +153,8 @@ def with_overrides(cm: CostModel, **overrides: Any) -> CostModel:
     new = dataclasses.replace(cm, **overrides)
     if "name" not in overrides:
         desc = ",".join(f"{k}={_short(getattr(new, k))}" for k in overrides)
-        new = dataclasses.replace(new, name=f"{cm.name}+{desc}")
+        name = f"{cm.name}+{desc}"
+        new = dataclasses.replace(new, name=name if len(name) <= 200 else name[:197] + "...")
     return new
 
 

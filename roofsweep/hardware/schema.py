@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, TypeAdapter, ValidationError
 
 from roofsweep import schema as S
+from roofsweep.errors import RoofsweepError
 from roofsweep.hardware.profile import KINDS, HardwareProfile
 from roofsweep.units import DTYPE_BYTES
 
@@ -107,7 +108,7 @@ def _date(value: object) -> str:
         return value.isoformat()
     if not isinstance(value, str):
         raise S.fail(f"expected a date like 2026-05-01, got {S.type_name(value)}")
-    return S.text(value, limit=S.MAX_NAME_CHARS)
+    return S.line(value, limit=S.MAX_NAME_CHARS)
 
 
 def _threads(value: object) -> int:
@@ -116,31 +117,22 @@ def _threads(value: object) -> int:
     return value
 
 
-def _plain(value: object) -> Any:
-    """A short string, a finite number, a boolean or a date."""
+def _scalar(value: object, depth: int = 0) -> Any:
+    """An extra ``measured`` entry: a short string, a finite number, a boolean, or a short list
+    or mapping of those (``gemm_sizes: [256, 512]``)."""
     if isinstance(value, str):
-        return S.text(value, allow_empty=True)
-    if isinstance(value, bool) or (isinstance(value, int) and abs(value) < 2**63):
+        return S.free_text(value)
+    if isinstance(value, bool) or value is None or (isinstance(value, int) and abs(value) < 2**63):
         return value
     if isinstance(value, float) and math.isfinite(value):
         return value
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()
-    raise S.fail(f"expected a string or a finite number, got {S.type_name(value)}")
-
-
-def _scalar(value: object) -> Any:
-    """An extra ``measured`` entry: a plain value, or a short list or flat mapping of plain values
-    (``gemm_sizes: [1024, 2048]``, ``stream_bytes_per_s: {copy: 1.2e10}``)."""
-    if isinstance(value, (list, tuple)):
-        if len(value) > S.MAX_LIST_ITEMS:
-            raise S.fail(f"has {len(value)} items; at most {S.MAX_LIST_ITEMS}")
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        if len(value) > S.MAX_LIST_ITEMS:
-            raise S.fail(f"has {len(value)} entries; at most {S.MAX_LIST_ITEMS}")
-        return {S.text(str(k), limit=S.MAX_NAME_CHARS): _plain(v) for k, v in value.items()}
-    return _plain(value)
+    if depth == 0 and isinstance(value, list) and len(value) <= 64:
+        return [_scalar(v, 1) for v in value]
+    if depth == 0 and isinstance(value, dict) and len(value) <= 64 and all(isinstance(k, str) for k in value):
+        return {k: _scalar(v, 1) for k, v in value.items()}
+    raise S.fail(f"expected a string, a finite number or a short list of them, got {S.type_name(value)}")
 
 
 def _calibration(value: object) -> Any:
@@ -149,11 +141,13 @@ def _calibration(value: object) -> Any:
         return None
     from roofsweep.hardware.calibration import parse_calibration
 
-    cal, problems = parse_calibration(value)
-    if problems:
-        where, reason = problems[0]
-        raise PydanticCustomError("roofsweep", "{reason}", {"reason": S.one_line(reason, 300), "field": where})
-    return cal
+    check = getattr(calibration, "validate_calibration", None)
+    if check is None:
+        return value
+    try:
+        return check(value)
+    except (RoofsweepError, ValueError, TypeError) as exc:  # its own message, still one line
+        raise S.fail(S.one_line(str(exc), 300)) from None
 
 
 def _v(fn):
@@ -174,9 +168,9 @@ class MeasuredSchema(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
     date: Annotated[str | None, _optional(_date)] = None
-    method: Annotated[str | None, _optional(S.text)] = None
-    torch_version: Annotated[str | None, _optional(S.text)] = None
-    torch: Annotated[str | None, _optional(S.text)] = None
+    method: Annotated[str | None, _optional(S.free_text)] = None
+    torch_version: Annotated[str | None, _optional(S.line)] = None
+    torch: Annotated[str | None, _optional(S.line)] = None
     threads: Annotated[int | None, _optional(_threads)] = None
 
     def as_dict(self) -> dict:
@@ -202,6 +196,8 @@ FIELDS: dict[str, str] = {
     "measured": "mapping written by `roofsweep probe`: date, method, torch_version, threads, ...",
     "calibration": "mapping written by `roofsweep calibrate` (checked by roofsweep.hardware.calibration)",
 }
+
+
 def known_fields() -> list[str]:
     """The top-level fields a profile accepts."""
     return list(FIELDS)
