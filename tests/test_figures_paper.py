@@ -129,6 +129,8 @@ def test_readable_log_locator_labels_any_range(lo, hi):
     inside = [t for t in ticks if lo <= t <= hi]
     assert 2 <= len(inside) <= 9, ticks
     assert len({style.log_tick(t) for t in inside}) == len(inside)  # distinct labels
+    assert not [t for t in inside if "e" in style.log_tick(t)]  # never 1e+03
+    assert style.log_tick(1000) == "1000" and style.log_tick(2e-5) == "0.00002"
 
 
 # ------------------------------------------------------------------------------- Fig. 3
