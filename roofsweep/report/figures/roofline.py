@@ -46,28 +46,8 @@ def plot_roofline(ax: Axes, per_layer_df: pd.DataFrame, peak_macs_per_s: float,
     xs = list(pts["_x"]) + ([ridge] if ridge else [])
     x_lo = min(xs) / 3 if xs else 0.1
     x_hi = max(xs) * 3 if xs else 1000.0
-    y_lo = float(pts["_y"].min()) if len(pts) else math.nan
-    y_hi = float(pts["_y"].max()) if len(pts) else math.nan
     if peak_ok:
-        grid = np.geomspace(x_lo, x_hi, 256)
-        roof = np.full_like(grid, peak_macs_per_s)
-        if bw_ok:
-            roof = np.minimum(roof, bandwidth_bytes_per_s * grid)
-        ax.plot(grid, roof / 1e9, color="black", lw=2, label="roof", zorder=2)
-        # labels above the roof (the points are all on or below it), beside the ridge; to its
-        # left when the ridge sits in the right part of the axes, so they never leave the axes
-        at = ridge or x_lo
-        right = math.log(at / x_lo) / math.log(x_hi / x_lo) > 0.55
-        dx, ha = (-4, "right") if right else (4, "left")
-        if ridge:
-            ax.axvline(ridge, color="0.4", ls=":", lw=1)
-            ax.annotate(f"ridge {fmt_intensity(ridge)}", xy=(ridge, peak_macs_per_s / 1e9), xytext=(dx, 4),
-                        textcoords="offset points", ha=ha, fontsize=8, color="0.25")
-        ax.annotate(f"peak {fmt_rate(peak_macs_per_s)}", xy=(at, peak_macs_per_s / 1e9), xytext=(dx, 15 if ridge else 4),
-                    textcoords="offset points", ha=ha, fontsize=8, color="0.25")
-        y_hi = peak_macs_per_s / 1e9 * 5
-        ax.set_ylim(top=y_hi)
-        y_lo = np.nanmin([y_lo, float(roof.min()) / 1e9])
+        draw_roofs(ax, peak_macs_per_s, bandwidth_bytes_per_s if bw_ok else None, x_lo, x_hi)
     for op in ordered_ops(pts["op_type"]):
         g = pts[pts["op_type"] == op]
         sc = ax.scatter(g["_x"], g["_y"], s=22, color=op_color(op), edgecolors="white", linewidths=0.4,
@@ -84,6 +64,32 @@ def plot_roofline(ax: Axes, per_layer_df: pd.DataFrame, peak_macs_per_s: float,
         no_data(ax)
     if legend:
         ax.legend(**OUTSIDE_RIGHT)
+    return ax
+
+
+def draw_roofs(ax: Axes, peak_macs_per_s: float, bandwidth_bytes_per_s: float | None, x_lo: float,
+               x_hi: float) -> Axes:
+    """The roofs between intensities ``x_lo`` and ``x_hi``: flat at the peak, and the memory
+    slope ``bandwidth * intensity`` up to the ridge point (when a bandwidth is given), with
+    the peak and ridge labelled above the roof, never outside the axes."""
+    ridge = peak_macs_per_s / bandwidth_bytes_per_s if bandwidth_bytes_per_s else None
+    grid = np.geomspace(x_lo, x_hi, 256)
+    roof = np.full_like(grid, peak_macs_per_s)
+    if bandwidth_bytes_per_s:
+        roof = np.minimum(roof, bandwidth_bytes_per_s * grid)
+    ax.plot(grid, roof / 1e9, color="black", lw=2, label="roof", zorder=2)
+    # labels above the roof (the points are all on or below it), beside the ridge; to its
+    # left when the ridge sits in the right part of the axes, so they never leave the axes
+    at = ridge or x_lo
+    right = math.log(at / x_lo) / math.log(x_hi / x_lo) > 0.55
+    dx, ha = (-4, "right") if right else (4, "left")
+    if ridge:
+        ax.axvline(ridge, color="0.4", ls=":", lw=1)
+        ax.annotate(f"ridge {fmt_intensity(ridge)}", xy=(ridge, peak_macs_per_s / 1e9), xytext=(dx, 4),
+                    textcoords="offset points", ha=ha, fontsize=8, color="0.25")
+    ax.annotate(f"peak {fmt_rate(peak_macs_per_s)}", xy=(at, peak_macs_per_s / 1e9), xytext=(dx, 15 if ridge else 4),
+                textcoords="offset points", ha=ha, fontsize=8, color="0.25")
+    ax.set_ylim(top=peak_macs_per_s / 1e9 * 5)
     return ax
 
 
@@ -113,4 +119,4 @@ def figure_rooflines(per_layer_df: pd.DataFrame, points: Sequence[str], title: s
     return fig
 
 
-__all__ = ["plot_roofline", "figure_rooflines"]
+__all__ = ["plot_roofline", "figure_rooflines", "draw_roofs"]
