@@ -229,3 +229,14 @@ def test_zoo_carries_the_accuracies_read_from_fig2():
         assert ref.top1 == top1
         assert "Fig. 2: read from the plotted points" in ref.top1_source
     assert "Table 6" in resolve("mnv1").top1_source  # the printed values keep their table source
+
+
+def test_report_accuracy_panels_are_one_row_preferring_the_papers_points():
+    from roofsweep.report.assemble import accuracy_points
+
+    nine = F.sweep(models=["mnv1", "mnv2"], rps=(0, 2, 5, 10, 20, 50, 100, 200, 500), profiles=[])
+    assert accuracy_points(nine) == PAPER_POINTS
+    other = F.sweep(models=["mnv1", "mnv2"], rps=(1, 2, 3, 4, 6, 7, 8), profiles=[])
+    assert accuracy_points(other) == ["RP 1", "RP 3", "RP 6", "RP 8"]  # spread, both ends kept
+    few = F.sweep(models=["mnv1", "mnv2"], rps=(500, 5, 50), profiles=[])
+    assert accuracy_points(few) == ["RP 5", "RP 50", "RP 500"]  # by ridge point
