@@ -240,3 +240,14 @@ def test_report_accuracy_panels_are_one_row_preferring_the_papers_points():
     assert accuracy_points(other) == ["RP 1", "RP 3", "RP 6", "RP 8"]  # spread, both ends kept
     few = F.sweep(models=["mnv1", "mnv2"], rps=(500, 5, 50), profiles=[])
     assert accuracy_points(few) == ["RP 5", "RP 50", "RP 500"]  # by ridge point
+
+
+def test_tooltips_name_the_ridge_point_or_device():
+    tables = F.layer_tables(models=("mnv1",), rps=(5.0, 500.0))
+    (fig,) = P.layer_latency_figures(tables, point_titles={"RP 5": style.rp_title(5.0)})
+    svg = P.figure_to_svg(fig)
+    assert "classifier (fc): " in svg and ", at RP: 5.00 MACs/byte \u2013 Slow CPU</title>" in svg
+    assert ", at RP 500</title>" in svg
+    df = F.per_layer("mnv1", 50).assign(point="pixel6-cpu", peak_macs_per_s=50 * 40e9, bandwidth_bytes_per_s=40e9)
+    svg = P.figure_to_svg(P.figure_rooflines(df, ["pixel6-cpu"]))
+    assert ", at pixel6-cpu</title>" in svg

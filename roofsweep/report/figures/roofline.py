@@ -17,12 +17,14 @@ from roofsweep.units import fmt_intensity, fmt_rate, fmt_time
 
 
 def plot_roofline(ax: Axes, per_layer_df: pd.DataFrame, peak_macs_per_s: float,
-                  bandwidth_bytes_per_s: float, *, title: str | None = None, legend: bool = True) -> Axes:
+                  bandwidth_bytes_per_s: float, *, title: str | None = None, legend: bool = True,
+                  where: str | None = None) -> Axes:
     """Classic roofline: attainable MAC/s vs operational intensity (MAC/byte), log-log.
 
     Roofs: memory slope ``bandwidth * intensity`` up to the ridge point, flat compute roof at the
     peak. Each layer is a point at (its intensity, macs / time_s), coloured by op type; layers with
     no MACs (memory-only) or no bytes have no place on a log axis and are counted in a note.
+    Each point's hover text ends with ``where`` (the ridge point or device) when given.
     """
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -52,7 +54,8 @@ def plot_roofline(ax: Axes, per_layer_df: pd.DataFrame, peak_macs_per_s: float,
         g = pts[pts["op_type"] == op]
         sc = ax.scatter(g["_x"], g["_y"], s=22, color=op_color(op), edgecolors="white", linewidths=0.4,
                         label=OP_LABELS.get(op, op), zorder=3)
-        tip_points(sc, [f"#{i} {name} ({op}): {fmt_intensity(x)}, {fmt_rate(y * 1e9)}, {fmt_time(t)}"
+        at = f", at {where}" if where else ""
+        tip_points(sc, [f"#{i} {name} ({op}): {fmt_intensity(x)}, {fmt_rate(y * 1e9)}, {fmt_time(t)}{at}"
                         for i, name, x, y, t in zip(g["index"], g["name"], g["_x"], g["_y"], g["time_s"])])
     plain_log_axis(ax.xaxis)
     plain_log_axis(ax.yaxis)
@@ -107,7 +110,7 @@ def figure_rooflines(per_layer_df: pd.DataFrame, points: Sequence[str], title: s
         ax = axes[k // ncols, k % ncols]
         peak = float(df["peak_macs_per_s"].iloc[0]) if len(df) else math.nan
         bw = float(df["bandwidth_bytes_per_s"].iloc[0]) if len(df) else math.nan
-        plot_roofline(ax, df, peak, bw, title=str(point), legend=False)
+        plot_roofline(ax, df, peak, bw, title=str(point), legend=False, where=str(point))
         ax.title.set_fontsize("medium")
     for k in range(len(points), nrows * ncols):
         axes[k // ncols, k % ncols].set_visible(False)
