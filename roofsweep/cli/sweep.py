@@ -84,9 +84,10 @@ def _write_report(analysis, out: Optional[Path], force: bool, title: Optional[st
     from roofsweep.report.assemble import build_report
     from roofsweep.report.bundle import write_report
 
-    with status("writing report"):
+    with status("building report"):
         report, figures = build_report(analysis, _command_line(), title=title, chosen_profiles=chosen_profiles)
-        written = write_report(out, report, figures, force=force)
+    with progress(len(figures), "drawing figures") as step:  # counts figures as they are drawn
+        written = write_report(out, report, figures, force=force, progress=lambda done, total: step())
     if Path(out).parent == DEFAULT_OUT:
         _link_latest(written)
     return written

@@ -141,13 +141,11 @@ def _calibration(value: object) -> Any:
         return None
     from roofsweep.hardware.calibration import parse_calibration
 
-    check = getattr(calibration, "validate_calibration", None)
-    if check is None:
-        return value
-    try:
-        return check(value)
-    except (RoofsweepError, ValueError, TypeError) as exc:  # its own message, still one line
-        raise S.fail(S.one_line(str(exc), 300)) from None
+    cal, problems = parse_calibration(value)
+    if problems:
+        where, reason = problems[0]
+        raise PydanticCustomError("roofsweep", "{reason}", {"reason": S.one_line(reason, 300), "field": where})
+    return cal
 
 
 def _v(fn):

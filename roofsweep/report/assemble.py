@@ -18,8 +18,9 @@ from roofsweep.report.data import ReportData
 from roofsweep.units import fmt_bytes, fmt_intensity, fmt_macs
 
 MAX_ROOFLINE_PANELS = 8
-MAX_PROFILE_PANELS = 8  # accuracy-vs-latency panels on profiles (two rows of four)
-MAX_OP_PANELS = 8  # time-by-op-type panels (ridge points + profiles; two rows of four)
+MAX_ACCURACY_PANELS = 4  # accuracy-vs-latency panels on ridge points: one row, as the paper's Fig. 2
+MAX_PROFILE_PANELS = 4  # accuracy-vs-latency panels on profiles (one row)
+MAX_OP_PANELS = 4  # time-by-op-type panels (ridge points + profiles; one row)
 
 
 def distinct_profile_points(analysis) -> list[str]:
@@ -54,6 +55,18 @@ def spread_pick(items: list, n: int) -> list:
         return [items[0]]
     idx = sorted({round(i * (len(items) - 1) / (n - 1)) for i in range(n)})
     return [items[i] for i in idx]
+
+
+def accuracy_points(rp_sweep: pd.DataFrame) -> list[str]:
+    """The ridge points that get an accuracy-vs-latency panel: all up to four; beyond that the
+    paper's four (RP 0 / 5 / 50 / 500) when the sweep has them, else four spread from the
+    lowest ridge point to the highest."""
+    pts = rp_sweep.drop_duplicates("point").sort_values("ridge_point", kind="stable")
+    points = [str(p) for p in pts["point"]]
+    if len(points) <= MAX_ACCURACY_PANELS:
+        return points
+    paper = [str(p) for p, rp in zip(pts["point"], pts["ridge_point"]) if float(rp) in F.PAPER_POINT_NAMES]
+    return paper if len(paper) == MAX_ACCURACY_PANELS else spread_pick(points, MAX_ACCURACY_PANELS)
 
 
 def roofline_points(analysis, chosen_profiles: bool) -> list[str]:
@@ -131,9 +144,12 @@ def build_report(analysis, command: str, title: str | None = None,
 
     has_top1 = sweep["top1"].notna().sum() >= 2
     if len(models) > 1 and has_top1:
-        points = [p for p in dict.fromkeys(analysis.rp_sweep["point"])]
+        all_points = [p for p in dict.fromkeys(analysis.rp_sweep["point"])]
+        points = accuracy_points(analysis.rp_sweep)
         figures["accuracy_vs_latency"] = F.figure_accuracy_vs_latency(analysis.rp_sweep, points)
-        captions["accuracy_vs_latency"] = "ImageNet top-1 vs roofline latency at each ridge point; Pareto frontier marked."
+        captions["accuracy_vs_latency"] = "ImageNet top-1 vs roofline latency at each ridge point; Pareto frontier marked." + (
+            f" {len(points)} of the {len(all_points)} ridge points ({', '.join(points)}); every point is in the "
+            "tables." if len(points) < len(all_points) else "")
         prof_points = distinct_profile_points(analysis)
         if prof_points:
             shown = spread_pick(prof_points, MAX_PROFILE_PANELS)

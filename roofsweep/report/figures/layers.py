@@ -29,14 +29,15 @@ def op_handles(ops) -> list[Line2D]:
 
 
 def plot_layer_latency(ax: Axes, per_layer_df: pd.DataFrame, *, op_types: Sequence[str] | None = None,
-                       title: str | None = None, legend: bool = True) -> Axes:
+                       title: str | None = None, legend: bool = True, where: str | None = None) -> Axes:
     """Paper Fig. 3 panel: per-layer roofline latency (us) against layer index, a dot per layer
     coloured by op type (one scatter per op type, a hover text per dot).
 
     ``op_types`` limits the layers drawn (the paper draws ``PAPER_OPS``); default: all, so
     attention, matmul and elementwise rows show in their own colours. As in the paper, the x axis
     counts only the layers drawn, consecutively from 0, so rows left out leave no gaps; the
-    LayerTable's own index is kept in each dot's hover text.
+    LayerTable's own index is kept in each dot's hover text, which ends with ``where`` (the
+    ridge point or device) when given.
     """
     df = per_layer_df
     if op_types is not None:
@@ -58,8 +59,9 @@ def plot_layer_latency(ax: Axes, per_layer_df: pd.DataFrame, *, op_types: Sequen
         sc = ax.scatter(g["_x"], g["_us"], s=14, color=op_color(op), label=OP_LABELS.get(op, op), zorder=3,
                         edgecolors="none")
         bounds = g["bound"] if "bound" in g else [None] * len(g)
+        at = f", at {where}" if where else ""
         tip_points(sc, [f"layer {x} (#{i} in the layer table) {name} ({op}): {fmt_time(t)}"
-                        + (f", {b}-bound" if b is not None else "") + f", {fmt_macs(m)}"
+                        + (f", {b}-bound" if b is not None else "") + f", {fmt_macs(m)}{at}"
                         for x, i, name, t, b, m in zip(g["_x"], g["index"], g["name"], g["time_s"], bounds, g["macs"])])
     ax.set_xlim(-1, len(df))
     ax.set_ylim(bottom=0)
@@ -94,7 +96,7 @@ def figure_layer_latency(per_layer: Mapping[tuple[str, str], pd.DataFrame], poin
                 ax.set_title(name, fontsize="medium")
                 no_data(ax, "not computed")
             else:
-                plot_layer_latency(ax, df, op_types=op_types, title=name, legend=False)
+                plot_layer_latency(ax, df, op_types=op_types, title=name, legend=False, where=names.get(pt) or pt)
                 ax.title.set_fontsize("medium")
                 ops_seen += list(df["op_type"] if op_types is None else df.loc[df["op_type"].isin(op_types), "op_type"])
             ax.set_ylabel("" if j else row if nrows > 1 else Y_LABEL)

@@ -17,12 +17,14 @@ from roofsweep.units import fmt_intensity, fmt_rate, fmt_time
 
 
 def plot_roofline(ax: Axes, per_layer_df: pd.DataFrame, peak_macs_per_s: float,
-                  bandwidth_bytes_per_s: float, *, title: str | None = None, legend: bool = True) -> Axes:
+                  bandwidth_bytes_per_s: float, *, title: str | None = None, legend: bool = True,
+                  where: str | None = None) -> Axes:
     """Classic roofline: attainable MAC/s vs operational intensity (MAC/byte), log-log.
 
     Roofs: memory slope ``bandwidth * intensity`` up to the ridge point, flat compute roof at the
     peak. Each layer is a point at (its intensity, macs / time_s), coloured by op type; layers with
     no MACs (memory-only) or no bytes have no place on a log axis and are counted in a note.
+    Each point's hover text ends with ``where`` (the ridge point or device) when given.
     """
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -46,33 +48,14 @@ def plot_roofline(ax: Axes, per_layer_df: pd.DataFrame, peak_macs_per_s: float,
     xs = list(pts["_x"]) + ([ridge] if ridge else [])
     x_lo = min(xs) / 3 if xs else 0.1
     x_hi = max(xs) * 3 if xs else 1000.0
-    y_lo = float(pts["_y"].min()) if len(pts) else math.nan
-    y_hi = float(pts["_y"].max()) if len(pts) else math.nan
     if peak_ok:
-        grid = np.geomspace(x_lo, x_hi, 256)
-        roof = np.full_like(grid, peak_macs_per_s)
-        if bw_ok:
-            roof = np.minimum(roof, bandwidth_bytes_per_s * grid)
-        ax.plot(grid, roof / 1e9, color="black", lw=2, label="roof", zorder=2)
-        # labels above the roof (the points are all on or below it), beside the ridge; to its
-        # left when the ridge sits in the right part of the axes, so they never leave the axes
-        at = ridge or x_lo
-        right = math.log(at / x_lo) / math.log(x_hi / x_lo) > 0.55
-        dx, ha = (-4, "right") if right else (4, "left")
-        if ridge:
-            ax.axvline(ridge, color="0.4", ls=":", lw=1)
-            ax.annotate(f"ridge {fmt_intensity(ridge)}", xy=(ridge, peak_macs_per_s / 1e9), xytext=(dx, 4),
-                        textcoords="offset points", ha=ha, fontsize=8, color="0.25")
-        ax.annotate(f"peak {fmt_rate(peak_macs_per_s)}", xy=(at, peak_macs_per_s / 1e9), xytext=(dx, 15 if ridge else 4),
-                    textcoords="offset points", ha=ha, fontsize=8, color="0.25")
-        y_hi = peak_macs_per_s / 1e9 * 5
-        ax.set_ylim(top=y_hi)
-        y_lo = np.nanmin([y_lo, float(roof.min()) / 1e9])
+        draw_roofs(ax, peak_macs_per_s, bandwidth_bytes_per_s if bw_ok else None, x_lo, x_hi)
     for op in ordered_ops(pts["op_type"]):
         g = pts[pts["op_type"] == op]
         sc = ax.scatter(g["_x"], g["_y"], s=22, color=op_color(op), edgecolors="white", linewidths=0.4,
                         label=OP_LABELS.get(op, op), zorder=3)
-        tip_points(sc, [f"#{i} {name} ({op}): {fmt_intensity(x)}, {fmt_rate(y * 1e9)}, {fmt_time(t)}"
+        at = f", at {where}" if where else ""
+        tip_points(sc, [f"#{i} {name} ({op}): {fmt_intensity(x)}, {fmt_rate(y * 1e9)}, {fmt_time(t)}{at}"
                         for i, name, x, y, t in zip(g["index"], g["name"], g["_x"], g["_y"], g["time_s"])])
     plain_log_axis(ax.xaxis)
     plain_log_axis(ax.yaxis)
@@ -84,6 +67,32 @@ def plot_roofline(ax: Axes, per_layer_df: pd.DataFrame, peak_macs_per_s: float,
         no_data(ax)
     if legend:
         ax.legend(**OUTSIDE_RIGHT)
+    return ax
+
+
+def draw_roofs(ax: Axes, peak_macs_per_s: float, bandwidth_bytes_per_s: float | None, x_lo: float,
+               x_hi: float) -> Axes:
+    """The roofs between intensities ``x_lo`` and ``x_hi``: flat at the peak, and the memory
+    slope ``bandwidth * intensity`` up to the ridge point (when a bandwidth is given), with
+    the peak and ridge labelled above the roof, never outside the axes."""
+    ridge = peak_macs_per_s / bandwidth_bytes_per_s if bandwidth_bytes_per_s else None
+    grid = np.geomspace(x_lo, x_hi, 256)
+    roof = np.full_like(grid, peak_macs_per_s)
+    if bandwidth_bytes_per_s:
+        roof = np.minimum(roof, bandwidth_bytes_per_s * grid)
+    ax.plot(grid, roof / 1e9, color="black", lw=2, label="roof", zorder=2)
+    # labels above the roof (the points are all on or below it), beside the ridge; to its
+    # left when the ridge sits in the right part of the axes, so they never leave the axes
+    at = ridge or x_lo
+    right = math.log(at / x_lo) / math.log(x_hi / x_lo) > 0.55
+    dx, ha = (-4, "right") if right else (4, "left")
+    if ridge:
+        ax.axvline(ridge, color="0.4", ls=":", lw=1)
+        ax.annotate(f"ridge {fmt_intensity(ridge)}", xy=(ridge, peak_macs_per_s / 1e9), xytext=(dx, 4),
+                    textcoords="offset points", ha=ha, fontsize=8, color="0.25")
+    ax.annotate(f"peak {fmt_rate(peak_macs_per_s)}", xy=(at, peak_macs_per_s / 1e9), xytext=(dx, 15 if ridge else 4),
+                textcoords="offset points", ha=ha, fontsize=8, color="0.25")
+    ax.set_ylim(top=peak_macs_per_s / 1e9 * 5)
     return ax
 
 
@@ -101,7 +110,7 @@ def figure_rooflines(per_layer_df: pd.DataFrame, points: Sequence[str], title: s
         ax = axes[k // ncols, k % ncols]
         peak = float(df["peak_macs_per_s"].iloc[0]) if len(df) else math.nan
         bw = float(df["bandwidth_bytes_per_s"].iloc[0]) if len(df) else math.nan
-        plot_roofline(ax, df, peak, bw, title=str(point), legend=False)
+        plot_roofline(ax, df, peak, bw, title=str(point), legend=False, where=str(point))
         ax.title.set_fontsize("medium")
     for k in range(len(points), nrows * ncols):
         axes[k // ncols, k % ncols].set_visible(False)
@@ -113,4 +122,4 @@ def figure_rooflines(per_layer_df: pd.DataFrame, points: Sequence[str], title: s
     return fig
 
 
-__all__ = ["plot_roofline", "figure_rooflines"]
+__all__ = ["plot_roofline", "figure_rooflines", "draw_roofs"]

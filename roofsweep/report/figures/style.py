@@ -156,8 +156,14 @@ def log_tick(v: float, _pos=None) -> str:
         return ""
     for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e4, "k")):
         if v >= scale:
-            return f"{v / (1e3 if suffix == 'k' else scale):.3g}{suffix}"
-    return f"{v:.3g}"
+            return _plain(v / (1e3 if suffix == "k" else scale)) + suffix
+    return _plain(v)
+
+
+def _plain(v: float) -> str:
+    """3 significant digits, never in exponent form: 1000, 0.00002."""
+    s = f"{v:.3g}"
+    return f"{float(s):.12f}".rstrip("0").rstrip(".") if "e" in s else s
 
 
 class ReadableLogLocator(Locator):
