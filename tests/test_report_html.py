@@ -369,3 +369,15 @@ def test_empty_report_renders():
     assert page.startswith("<!DOCTYPE html>") and 'id="summary"' in page
     for section in ('id="howto"', 'id="findings"', 'id="sweep"', 'id="explorer"', 'id="layers"'):
         assert section not in page
+
+
+def test_page_summarises_a_dense_grid_once():
+    one = F.sweep(models=["mnv1"], rps=(5.0,), profiles=[("pixel6-cpu", 31.2)])
+    rp, hw = one[one["hardware"] == ""], one[one["hardware"] != ""]
+    grid = np.linspace(0, 500, 5001)
+    sweep = pd.concat([pd.concat([rp] * len(grid), ignore_index=True).assign(
+        ridge_point=grid, point=[f"RP {g:g}" for g in grid]), hw], ignore_index=True)
+    page = render_html(ReportData(sweep_df=sweep))
+    assert "200 of 5001 ridge points, spread evenly" in page
+    t = tables_of(page)
+    assert len(t["sweep-table"]["rows"]) == 200 and [r[0][0] for r in t["device-table"]["rows"]] == ["pixel6-cpu"]
