@@ -147,8 +147,8 @@ def page_context(report: ReportData) -> dict:
         "layers": layer_blocks(report.layer_tables), "summary": _summary_rows(report),
     }
     nav = [("howto", "How to read", ctx["howto"]), ("findings", "Findings", ctx["findings"]),
-           ("notes", "Notes", report.notes), ("explorer", "Explorer", explorer),
-           ("sweep", "Sweep", sv or dv), ("frontier", "Frontier", fv), ("figures", "Figures", figures),
+           ("notes", "Notes", report.notes), ("sweep", "Sweep", sv or dv), ("frontier", "Frontier", fv),
+           ("explorer", "Explorer", explorer), ("figures", "Figures", figures),
            ("dominant", "Dominant layers", dominant), ("layers", "Layers", ctx["layers"]),
            ("summary", "Summary", True)]
     ctx["nav"] = [(k, text) for k, text, shown in nav if shown]
