@@ -381,3 +381,12 @@ def test_page_summarises_a_dense_grid_once():
     assert "200 of 5001 ridge points, spread evenly" in page
     t = tables_of(page)
     assert len(t["sweep-table"]["rows"]) == 200 and [r[0][0] for r in t["device-table"]["rows"]] == ["pixel6-cpu"]
+
+
+def test_nav_links_every_section_in_page_order():
+    page = render_html(_report(explorer=_explorer(), frontier_share=pd.DataFrame(
+        {"model": ["mnv1", "mnv4-conv-m"], "frontier_share": [0.5, 1.0], "frontier_points": [1, 2], "points": [2, 2]})))
+    nav = re.findall(r'<a href="#([a-z]+)">', page.split("<nav>")[1].split("</nav>")[0])
+    sections = re.findall(r'<section id="([a-z]+)">', page)
+    assert nav == sections == ["howto", "findings", "notes", "sweep", "frontier", "explorer", "figures", "dominant",
+                               "layers", "summary"]
