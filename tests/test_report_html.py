@@ -390,3 +390,20 @@ def test_nav_links_every_section_in_page_order():
     sections = re.findall(r'<section id="([a-z]+)">', page)
     assert nav == sections == ["howto", "findings", "notes", "sweep", "frontier", "explorer", "figures", "dominant",
                                "layers", "summary"]
+
+
+def test_page_reads_what_the_analysis_decided():
+    """Where the report carries the analysis' dominant layers and archetype matches, the page shows
+    those (here deliberately different from what it would pick itself)."""
+    from roofsweep.engine.roofline import dominant_layers
+
+    report = _report()
+    df = F.layer_tables()[("mnv1", "RP 500")]
+    report.dominant = dominant_layers(df.assign(point="RP 500"), n=2)
+    report.same_as = {"pixel6-cpu": "RP 50"}
+    t = tables_of(render_html(report))
+    assert [r[2][0] for r in t["dominant-0"]["rows"]] == list(report.dominant["name"])
+    assert len(t) == len([k for k in t if not k.startswith("dominant")]) + 1
+    same = {r[0][0]: r[-1][0] for r in t["sweep-table"]["rows"]}
+    assert same["RP 50"] == "pixel6-cpu"
+    assert "pixel6-cpu" not in [r[0][0] for r in t["device-table"]["rows"]]

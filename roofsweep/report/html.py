@@ -130,11 +130,12 @@ def page_context(report: ReportData) -> dict:
     explorer = _explorer(report)
     data = report.explorer or {}
     howto = how_to_read(sweep_df, data.get("bandwidth_bytes_per_s"), data.get("rp0_peak_macs_per_s"))
-    same = duplicate_profiles(sweep_df)
+    # What the analysis already decided, where the report carries it (Analysis.same_as / .dominant).
+    same = duplicate_profiles(sweep_df, getattr(report, "same_as", None))
     sv, dv = rp_sweep_view(sweep_df, same, n_rps), device_view(sweep_df, same)
     fv = frontier_view(report.frontier_share, sweep_df)
     labels = model_labels(sweep_df)
-    dominant = dominant_views(report.layer_tables, labels)
+    dominant = dominant_views(report.layer_tables, labels, getattr(report, "dominant", None))
     figures = [figure_item(name, fig, report.figure_captions.get(name, ""), f"fig-{slug(name)}")
                for name, fig in report.figures.items()]
     stars = any(c.star for v in (sv, dv) if v is not None for row in v.rows for c in row)

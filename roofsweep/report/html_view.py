@@ -80,9 +80,15 @@ def _rate_key(row) -> tuple:
     return (str(row.get("dtype", "")), num(row.get("peak_macs_per_s")), num(row.get("bandwidth_bytes_per_s")))
 
 
-def duplicate_profiles(sweep_df: pd.DataFrame | None) -> dict[str, list[str]]:
+def duplicate_profiles(sweep_df: pd.DataFrame | None, same_as: Mapping[str, str] | None = None) -> dict[str, list[str]]:
     """RP point -> the hardware profiles with exactly its dtype, peak and bandwidth (e.g. the
-    paper's archetype profiles), which the page merges into that RP row."""
+    paper's archetype profiles), which the page merges into that RP row. ``same_as``: profile ->
+    RP point as the analysis found them (used as given); else found here in ``sweep_df``."""
+    if same_as:
+        out: dict[str, list[str]] = {}
+        for prof, point in same_as.items():
+            out.setdefault(str(point), []).append(str(prof))
+        return out
     rp, hw = split_sweep(sweep_df)
     if rp.empty or hw.empty or "peak_macs_per_s" not in rp:
         return {}
@@ -97,10 +103,10 @@ def duplicate_profiles(sweep_df: pd.DataFrame | None) -> dict[str, list[str]]:
 
     first_rp = table(rp).drop_duplicates(keys)  # the lowest RP row with those rates
     pairs = table(hw).merge(first_rp, on=keys, how="inner", suffixes=("_hw", "_rp"))  # keeps profile order
-    out: dict[str, list[str]] = {}
+    found: dict[str, list[str]] = {}
     for p_rp, p_hw in zip(pairs["point_rp"], pairs["point_hw"]):
-        out.setdefault(p_rp, []).append(p_hw)
-    return out
+        found.setdefault(p_rp, []).append(p_hw)
+    return found
 
 
 def point_label(row) -> str:
@@ -307,19 +313,29 @@ def layer_blocks(layer_tables: Mapping[tuple[str, str], pd.DataFrame]) -> list[L
     return blocks
 
 
-def dominant_views(layer_tables: Mapping[tuple[str, str], pd.DataFrame],
-                   labels: Mapping[str, str]) -> list[tuple[str, TableView]]:
-    """Per model: the ``DOMINANT_TOP`` slowest layers at each ridge point of the per-layer tables
-    (the profiles' tables when there are no ridge-point ones), with their share of the model's
-    latency there and what bounds them."""
-    per_model: dict[str, list[Sequence[Cell]]] = {}
+def _dominant_frames(layer_tables: Mapping[tuple[str, str], pd.DataFrame]) -> list[tuple[str, str, pd.DataFrame]]:
+    """(model, point, the ``DOMINANT_TOP`` slowest layers with ``share``) per ridge-point table
+    (the profiles' tables when there are no ridge-point ones), by model and ridge point."""
     items = [(k, df) for k, df in ordered_layer_tables(layer_tables) if "time_s" in df and len(df)]
     rp_items = [(k, df) for k, df in items if not _is_profile(df)]
-    for (model, point), df in rp_items or items:  # ridge-point tables; profiles' when there are none
-        top = dominant_layers(df.assign(model=str(model)), n=DOMINANT_TOP)
+    return [(str(m), str(p), dominant_layers(df.assign(model=str(m)), n=DOMINANT_TOP))
+            for (m, p), df in rp_items or items]
+
+
+def dominant_views(layer_tables: Mapping[tuple[str, str], pd.DataFrame], labels: Mapping[str, str],
+                   dominant: pd.DataFrame | None = None) -> list[tuple[str, TableView]]:
+    """Per model: the slowest layers at each point with their share of the model's latency there
+    and what bounds them. ``dominant``: those rows as the analysis holds them (``model``,
+    ``point``, ``share`` and the roofline columns, in order); else picked from ``layer_tables``."""
+    if dominant is not None and len(dominant) and {"model", "point", "share"} <= set(dominant.columns):
+        frames = [(str(m), str(p), g) for (m, p), g in dominant.groupby(["model", "point"], sort=False)]
+    else:
+        frames = _dominant_frames(layer_tables)
+    per_model: dict[str, list[Sequence[Cell]]] = {}
+    for model, point, top in frames:
         for rank, r in enumerate(top.to_dict("records"), 1):
-            per_model.setdefault(str(model), []).append(
-                [Cell(str(point)), cell("index", rank), cell("name", r["name"]), cell("op_type", r["op_type"]),
+            per_model.setdefault(model, []).append(
+                [Cell(point), cell("index", rank), cell("name", r["name"]), cell("op_type", r["op_type"]),
                  cell("bound", r["bound"]), cell("share", r["share"]), cell("time_s", r["time_s"]),
                  cell("intensity_macs_per_byte", r.get("intensity_macs_per_byte"))])
     cols = [column("point"), Column("rank", "#", True), column("name"), column("op_type"), column("bound"),
