@@ -369,3 +369,41 @@ def test_empty_report_renders():
     assert page.startswith("<!DOCTYPE html>") and 'id="summary"' in page
     for section in ('id="howto"', 'id="findings"', 'id="sweep"', 'id="explorer"', 'id="layers"'):
         assert section not in page
+
+
+def test_page_summarises_a_dense_grid_once():
+    one = F.sweep(models=["mnv1"], rps=(5.0,), profiles=[("pixel6-cpu", 31.2)])
+    rp, hw = one[one["hardware"] == ""], one[one["hardware"] != ""]
+    grid = np.linspace(0, 500, 5001)
+    sweep = pd.concat([pd.concat([rp] * len(grid), ignore_index=True).assign(
+        ridge_point=grid, point=[f"RP {g:g}" for g in grid]), hw], ignore_index=True)
+    page = render_html(ReportData(sweep_df=sweep))
+    assert "200 of 5001 ridge points, spread evenly" in page
+    t = tables_of(page)
+    assert len(t["sweep-table"]["rows"]) == 200 and [r[0][0] for r in t["device-table"]["rows"]] == ["pixel6-cpu"]
+
+
+def test_nav_links_every_section_in_page_order():
+    page = render_html(_report(explorer=_explorer(), frontier_share=pd.DataFrame(
+        {"model": ["mnv1", "mnv4-conv-m"], "frontier_share": [0.5, 1.0], "frontier_points": [1, 2], "points": [2, 2]})))
+    nav = re.findall(r'<a href="#([a-z]+)">', page.split("<nav>")[1].split("</nav>")[0])
+    sections = re.findall(r'<section id="([a-z]+)">', page)
+    assert nav == sections == ["howto", "findings", "notes", "sweep", "frontier", "explorer", "figures", "dominant",
+                               "layers", "summary"]
+
+
+def test_page_reads_what_the_analysis_decided():
+    """Where the report carries the analysis' dominant layers and archetype matches, the page shows
+    those (here deliberately different from what it would pick itself)."""
+    from roofsweep.engine.roofline import dominant_layers
+
+    report = _report()
+    df = F.layer_tables()[("mnv1", "RP 500")]
+    report.dominant = dominant_layers(df.assign(point="RP 500"), n=2)
+    report.same_as = {"pixel6-cpu": "RP 50"}
+    t = tables_of(render_html(report))
+    assert [r[2][0] for r in t["dominant-0"]["rows"]] == list(report.dominant["name"])
+    assert len(t) == len([k for k in t if not k.startswith("dominant")]) + 1
+    same = {r[0][0]: r[-1][0] for r in t["sweep-table"]["rows"]}
+    assert same["RP 50"] == "pixel6-cpu"
+    assert "pixel6-cpu" not in [r[0][0] for r in t["device-table"]["rows"]]

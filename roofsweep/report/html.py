@@ -28,11 +28,13 @@ from roofsweep.report.html_view import (
     DOMINANT_TOP,
     device_view,
     dominant_views,
+    duplicate_profiles,
     frontier_view,
     layer_blocks,
     model_labels,
     rp_sweep_view,
     script_json,
+    summarised,
 )
 
 EXPLORER_STOPS = (0.0, 5.0, 50.0, 500.0)  # buttons under the slider (the paper's points)
@@ -124,13 +126,16 @@ def _summary_rows(report: ReportData) -> list[tuple[str, str, bool]]:
 def page_context(report: ReportData) -> dict:
     """Everything the page template renders, computed from ``report``."""
     sweep_df = report.sweep_df if report.sweep_df is not None and not report.sweep_df.empty else None
+    sweep_df, n_rps = summarised(sweep_df)
     explorer = _explorer(report)
     data = report.explorer or {}
     howto = how_to_read(sweep_df, data.get("bandwidth_bytes_per_s"), data.get("rp0_peak_macs_per_s"))
-    sv, dv = rp_sweep_view(sweep_df), device_view(sweep_df)
+    # What the analysis already decided, where the report carries it (Analysis.same_as / .dominant).
+    same = duplicate_profiles(sweep_df, getattr(report, "same_as", None))
+    sv, dv = rp_sweep_view(sweep_df, same, n_rps), device_view(sweep_df, same)
     fv = frontier_view(report.frontier_share, sweep_df)
     labels = model_labels(sweep_df)
-    dominant = dominant_views(report.layer_tables, labels)
+    dominant = dominant_views(report.layer_tables, labels, getattr(report, "dominant", None))
     figures = [figure_item(name, fig, report.figure_captions.get(name, ""), f"fig-{slug(name)}")
                for name, fig in report.figures.items()]
     stars = any(c.star for v in (sv, dv) if v is not None for row in v.rows for c in row)
@@ -143,8 +148,8 @@ def page_context(report: ReportData) -> dict:
         "layers": layer_blocks(report.layer_tables), "summary": _summary_rows(report),
     }
     nav = [("howto", "How to read", ctx["howto"]), ("findings", "Findings", ctx["findings"]),
-           ("notes", "Notes", report.notes), ("explorer", "Explorer", explorer),
-           ("sweep", "Sweep", sv or dv), ("frontier", "Frontier", fv), ("figures", "Figures", figures),
+           ("notes", "Notes", report.notes), ("sweep", "Sweep", sv or dv), ("frontier", "Frontier", fv),
+           ("explorer", "Explorer", explorer), ("figures", "Figures", figures),
            ("dominant", "Dominant layers", dominant), ("layers", "Layers", ctx["layers"]),
            ("summary", "Summary", True)]
     ctx["nav"] = [(k, text) for k, text, shown in nav if shown]

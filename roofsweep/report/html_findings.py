@@ -8,9 +8,9 @@ hardware profiles' bounds spread.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from roofsweep.report.html_tables import num, with_share
@@ -26,7 +26,7 @@ def sweep_rates(sweep_df: pd.DataFrame | None) -> tuple[float | None, float | No
     if rp.empty or "bandwidth_bytes_per_s" not in rp:
         return None, None
     bw = pd.to_numeric(rp["bandwidth_bytes_per_s"], errors="coerce")
-    finite = bw[bw.map(lambda v: v == v and not math.isinf(v))]
+    finite = bw[np.isfinite(bw.to_numpy(dtype=float))]
     zero = rp[pd.to_numeric(rp["ridge_point"], errors="coerce") == 0]
     peak0 = num(zero["peak_macs_per_s"].iloc[0]) if len(zero) and "peak_macs_per_s" in zero else None
     return (num(finite.iloc[0]) if len(finite) else None), peak0

@@ -27,7 +27,7 @@ DOMINANT_TOP = 5
 def _hardware(df: pd.DataFrame) -> pd.Series:
     if "hardware" not in df:
         return pd.Series("", index=df.index, dtype=object)
-    return df["hardware"].fillna("").astype(str)
+    return df["hardware"].fillna("")
 
 
 def split_sweep(sweep_df: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -61,25 +61,52 @@ def _spread(pts: pd.DataFrame, n: int) -> pd.DataFrame:
     return pts.iloc[idx]
 
 
+def summarised(sweep_df: pd.DataFrame | None) -> tuple[pd.DataFrame | None, int]:
+    """``sweep_df`` with at most ``MAX_SWEEP_ROWS`` ridge points (evenly spread, both ends kept;
+    every profile row stays), and how many ridge points it had. Done once, first, so that a
+    dense grid costs the page no more than a summary of it."""
+    rp, hw = split_sweep(sweep_df)
+    if rp.empty or "ridge_point" not in rp:
+        return sweep_df, 0
+    grid = np.unique(rp["ridge_point"].to_numpy(dtype=float))
+    if len(grid) <= MAX_SWEEP_ROWS:
+        return sweep_df, len(grid)
+    idx = sorted({round(i * (len(grid) - 1) / (MAX_SWEEP_ROWS - 1)) for i in range(MAX_SWEEP_ROWS)})
+    keep = rp[rp["ridge_point"].isin(grid[idx])]
+    return pd.concat([keep, hw]), len(grid)
+
+
 def _rate_key(row) -> tuple:
     return (str(row.get("dtype", "")), num(row.get("peak_macs_per_s")), num(row.get("bandwidth_bytes_per_s")))
 
 
-def duplicate_profiles(sweep_df: pd.DataFrame | None) -> dict[str, list[str]]:
+def duplicate_profiles(sweep_df: pd.DataFrame | None, same_as: Mapping[str, str] | None = None) -> dict[str, list[str]]:
     """RP point -> the hardware profiles with exactly its dtype, peak and bandwidth (e.g. the
-    paper's archetype profiles), which the page merges into that RP row."""
+    paper's archetype profiles), which the page merges into that RP row. ``same_as``: profile ->
+    RP point as the analysis found them (used as given); else found here in ``sweep_df``."""
+    if same_as:
+        out: dict[str, list[str]] = {}
+        for prof, point in same_as.items():
+            out.setdefault(str(point), []).append(str(prof))
+        return out
     rp, hw = split_sweep(sweep_df)
     if rp.empty or hw.empty or "peak_macs_per_s" not in rp:
         return {}
-    by_key: dict[tuple, str] = {}
-    for _, r in _points(rp).iterrows():
-        by_key.setdefault(_rate_key(r), str(r["point"]))
-    out: dict[str, list[str]] = {}
-    for _, r in _points(hw).iterrows():
-        p = by_key.get(_rate_key(r))
-        if p is not None:
-            out.setdefault(p, []).append(str(r["point"]))
-    return out
+    keys = ["dtype", "peak_macs_per_s", "bandwidth_bytes_per_s"]
+
+    def table(df: pd.DataFrame) -> pd.DataFrame:
+        pts = _points(df)
+        return pd.DataFrame({"point": pts["point"].astype(str).to_numpy(),
+                             "dtype": (pts["dtype"].astype(str) if "dtype" in pts else pd.Series("", index=pts.index)).to_numpy(),
+                             "peak_macs_per_s": pts["peak_macs_per_s"].to_numpy(dtype=float),
+                             "bandwidth_bytes_per_s": pts["bandwidth_bytes_per_s"].to_numpy(dtype=float)})
+
+    first_rp = table(rp).drop_duplicates(keys)  # the lowest RP row with those rates
+    pairs = table(hw).merge(first_rp, on=keys, how="inner", suffixes=("_hw", "_rp"))  # keeps profile order
+    found: dict[str, list[str]] = {}
+    for p_rp, p_hw in zip(pairs["point_rp"], pairs["point_hw"]):
+        found.setdefault(p_rp, []).append(p_hw)
+    return found
 
 
 def point_label(row) -> str:
@@ -134,23 +161,26 @@ def _stars(df: pd.DataFrame, models: list[str]) -> bool:
     return len(models) > 1 and "on_frontier" in df and sum(t is not None for t in _tops(df).values()) > 1
 
 
-def rp_sweep_view(sweep_df: pd.DataFrame | None) -> TableView | None:
+def rp_sweep_view(sweep_df: pd.DataFrame | None, same: dict[str, list[str]] | None = None,
+                  total_points: int | None = None) -> TableView | None:
     """The ridge-point sweep with points as rows (by ridge point, RP 0 first and named what it
     is); one model: its latency, MAC and memory time and memory-bound share; several: one
-    latency column per model, a star on those on the Pareto frontier at that point."""
+    latency column per model, a star on those on the Pareto frontier at that point. A grid of
+    more than ``MAX_SWEEP_ROWS`` points shows an even spread of them (``total_points``: how many
+    the full grid had, when ``sweep_df`` is already ``summarised``)."""
     rp, _ = split_sweep(sweep_df)
     if rp.empty:
         return None
-    models = [str(m) for m in dict.fromkeys(rp["model"])]
+    models = [str(m) for m in pd.unique(rp["model"])]
     labels, single, stars = model_labels(sweep_df), len(models) == 1, _stars(rp, models)
-    same = duplicate_profiles(sweep_df)
+    same = duplicate_profiles(sweep_df) if same is None else same
     pts = _points(rp)
     shown = _spread(pts, MAX_SWEEP_ROWS)
     cols = [column("point"), column("ridge_point"), column("peak_macs_per_s")]
     cols += _model_columns(models, labels, single, _tops(rp), "latency")
     if same:
         cols.append(Column("same_as", "same as profile"))
-    by = _frame_index(rp)
+    by = _frame_index(rp[rp["point"].isin(shown["point"])])
     rows = []
     for _, p in shown.iterrows():
         row = [Cell(point_label(p)), cell("ridge_point", p.get("ridge_point")),
@@ -160,22 +190,24 @@ def rp_sweep_view(sweep_df: pd.DataFrame | None) -> TableView | None:
             row.append(Cell(", ".join(same.get(str(p["point"]), [])) or ""))
         rows.append(row)
     view = TableView(cols, rows, "sweep-table")
-    if len(shown) < len(pts):
-        view.notes.append(f"{len(shown)} of {len(pts)} ridge points, spread evenly; sweep.csv holds all.")
+    total = max(len(pts), total_points or 0)
+    if len(shown) < total:
+        view.notes.append(f"{len(shown)} of {total} ridge points, spread evenly; sweep.csv holds all.")
     return view
 
 
-def device_view(sweep_df: pd.DataFrame | None) -> TableView | None:
+def device_view(sweep_df: pd.DataFrame | None, same: dict[str, list[str]] | None = None) -> TableView | None:
     """Hardware profiles as rows (by ridge point), each at its own peak and bandwidth; profiles
     identical to a ridge-point row are merged into that row instead."""
     _, hw = split_sweep(sweep_df)
     if hw.empty:
         return None
-    merged = {p for ps in duplicate_profiles(sweep_df).values() for p in ps}
+    same = duplicate_profiles(sweep_df) if same is None else same
+    merged = {p for ps in same.values() for p in ps}
     hw = hw[~hw["point"].astype(str).isin(merged)]
     if hw.empty:
         return None
-    models = [str(m) for m in dict.fromkeys(hw["model"])]
+    models = [str(m) for m in pd.unique(hw["model"])]
     labels, single, stars = model_labels(sweep_df), len(models) == 1, _stars(hw, models)
     cols = [Column("device", "hardware profile"), column("ridge_point"), column("dtype"),
             column("peak_macs_per_s"), column("bandwidth_bytes_per_s")]
@@ -281,19 +313,29 @@ def layer_blocks(layer_tables: Mapping[tuple[str, str], pd.DataFrame]) -> list[L
     return blocks
 
 
-def dominant_views(layer_tables: Mapping[tuple[str, str], pd.DataFrame],
-                   labels: Mapping[str, str]) -> list[tuple[str, TableView]]:
-    """Per model: the ``DOMINANT_TOP`` slowest layers at each ridge point of the per-layer tables
-    (the profiles' tables when there are no ridge-point ones), with their share of the model's
-    latency there and what bounds them."""
-    per_model: dict[str, list[Sequence[Cell]]] = {}
+def _dominant_frames(layer_tables: Mapping[tuple[str, str], pd.DataFrame]) -> list[tuple[str, str, pd.DataFrame]]:
+    """(model, point, the ``DOMINANT_TOP`` slowest layers with ``share``) per ridge-point table
+    (the profiles' tables when there are no ridge-point ones), by model and ridge point."""
     items = [(k, df) for k, df in ordered_layer_tables(layer_tables) if "time_s" in df and len(df)]
     rp_items = [(k, df) for k, df in items if not _is_profile(df)]
-    for (model, point), df in rp_items or items:  # ridge-point tables; profiles' when there are none
-        top = dominant_layers(df.assign(model=str(model)), n=DOMINANT_TOP)
+    return [(str(m), str(p), dominant_layers(df.assign(model=str(m)), n=DOMINANT_TOP))
+            for (m, p), df in rp_items or items]
+
+
+def dominant_views(layer_tables: Mapping[tuple[str, str], pd.DataFrame], labels: Mapping[str, str],
+                   dominant: pd.DataFrame | None = None) -> list[tuple[str, TableView]]:
+    """Per model: the slowest layers at each point with their share of the model's latency there
+    and what bounds them. ``dominant``: those rows as the analysis holds them (``model``,
+    ``point``, ``share`` and the roofline columns, in order); else picked from ``layer_tables``."""
+    if dominant is not None and len(dominant) and {"model", "point", "share"} <= set(dominant.columns):
+        frames = [(str(m), str(p), g) for (m, p), g in dominant.groupby(["model", "point"], sort=False)]
+    else:
+        frames = _dominant_frames(layer_tables)
+    per_model: dict[str, list[Sequence[Cell]]] = {}
+    for model, point, top in frames:
         for rank, r in enumerate(top.to_dict("records"), 1):
-            per_model.setdefault(str(model), []).append(
-                [Cell(str(point)), cell("index", rank), cell("name", r["name"]), cell("op_type", r["op_type"]),
+            per_model.setdefault(model, []).append(
+                [Cell(point), cell("index", rank), cell("name", r["name"]), cell("op_type", r["op_type"]),
                  cell("bound", r["bound"]), cell("share", r["share"]), cell("time_s", r["time_s"]),
                  cell("intensity_macs_per_byte", r.get("intensity_macs_per_byte"))])
     cols = [column("point"), Column("rank", "#", True), column("name"), column("op_type"), column("bound"),
@@ -340,5 +382,5 @@ def script_json(data) -> str:
     return text
 
 
-__all__ = ["rp_sweep_view", "device_view", "frontier_view", "layer_blocks", "dominant_views", "split_sweep",
+__all__ = ["summarised", "rp_sweep_view", "device_view", "frontier_view", "layer_blocks", "dominant_views", "split_sweep",
            "duplicate_profiles", "explorer_payload", "script_json", "model_labels", "ordered_layer_tables"]
