@@ -131,3 +131,15 @@ def test_a_config_names_model_files_relative_to_itself(tmp_path):
     refs = [m for m in exp.models]
     assert refs[0].is_file and refs[0].label == "int8.tflite"
     assert Path(refs[0].spec) == tmp_path / "models" / "int8.tflite"
+
+
+def test_resolve_names_a_file_by_its_name_and_stored_input_shape(tmp_path):
+    from roofsweep.errors import ModelBuildError
+    from roofsweep.zoo import resolve
+
+    ref = resolve(str(DATA / "mnv1.tflite"))
+    assert (ref.label, ref.input_shape, ref.resolution, ref.is_file) == ("mnv1.tflite", (1, 224, 224, 3), 224, True)
+    with pytest.raises(ModelBuildError, match="no such model file"):
+        resolve(str(tmp_path / "absent.tflite"))
+    with pytest.raises(ModelBuildError, match="--width applies to zoo models only"):
+        resolve(str(DATA / "mnv1.tflite"), width=0.5)
