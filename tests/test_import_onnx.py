@@ -359,3 +359,16 @@ def test_fp16_file_records_fp16_rows(tmp_path):
     assert row["macs"] == 8 * 4 * 4 * 36  # 128 outputs (4x4 valid) x 4*3*3
     c = apply_cost_model(r.layers, PRESETS["paper"])  # paper preset: int8 and inputs only
     assert c["weight_bytes"].iloc[0] == 2 * 288 and c["activation_bytes"].iloc[0] == 2 * 144
+
+
+def test_two_inputs_bind_in_order_and_errors_name_the_input(tmp_path):
+    # y = a @ b (two activations: a matmul row), 2 x 3 x 4 -> batch 2 x 3 x 4 x 5 = 120 MACs
+    m = _model([helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")],
+               [_vi("a", ["n", 3, 4]), _vi("b", ["n", 4, 5])], [_vi("y", None)])
+    p = _save(m, tmp_path, "two.onnx")
+    r = load_model_file(p, [(2, 3, 4), (2, 4, 5)])
+    assert (r.layers["op_type"].iloc[0], r.macs, r.layers["input_elems"].iloc[0]) == ("matmul", 120, 24 + 40)
+    with pytest.raises(ModelFileError, match="input 'b' dim 0 \\('n'\\) is dynamic"):
+        load_model_file(p, {"a": (2, 3, 4)})
+    with pytest.raises(ModelFileError, match="input 'a' dim 1 is 3"):
+        load_model_file(p, [(2, 7, 4), (2, 4, 5)])
