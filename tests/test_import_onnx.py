@@ -372,3 +372,20 @@ def test_two_inputs_bind_in_order_and_errors_name_the_input(tmp_path):
         load_model_file(p, {"a": (2, 3, 4)})
     with pytest.raises(ModelFileError, match="input 'a' dim 1 is 3"):
         load_model_file(p, [(2, 7, 4), (2, 4, 5)])
+
+
+def test_weights_as_constant_nodes_or_as_graph_inputs(tmp_path):
+    # older exporters: a weight in a Constant node (8x64x3x3 = 4,608 elements, above the folding
+    # size), and initializers also listed as graph inputs (keep_initializers_as_inputs)
+    w = numpy_helper.from_array(np.zeros((8, 64, 3, 3), np.float32), "wv")
+    nodes = [helper.make_node("Constant", [], ["w"], value=w),
+             helper.make_node("Conv", ["x", "w"], ["y"], name="conv")]
+    m = _model(nodes, [_vi("x", [1, 64, 5, 5])], [_vi("y", None)])
+    r = load_model_file(_save(m, tmp_path, "const.onnx"))
+    # 8 x 3 x 3 outputs x 64 x 9 = 41,472 MACs
+    assert (r.macs, r.layers["weight_elems"].iloc[0], r.params) == (41_472, 4_608, 4_608)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU())
+    p = export(net, (1, 3, 6, 6), tmp_path / "inputs.onnx", keep_initializers_as_inputs=True)
+    assert len(onnx.load(p).graph.input) == 3  # x, weight, bias
+    r = load_model_file(p)
+    assert (r.macs, r.params, r.input_shape) == (4 * 16 * 27, 4 * 27 + 4, (1, 3, 6, 6))
