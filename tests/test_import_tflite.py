@@ -143,3 +143,24 @@ def test_resolve_names_a_file_by_its_name_and_stored_input_shape(tmp_path):
         resolve(str(tmp_path / "absent.tflite"))
     with pytest.raises(ModelBuildError, match="--width applies to zoo models only"):
         resolve(str(DATA / "mnv1.tflite"), width=0.5)
+
+
+def test_fp16_weights_behind_a_dequantize():
+    r = load_model_file(DATA / "fp16_weights.tflite")
+    row = r.layers.iloc[0]
+    assert len(r.layers) == 1 and r.zero_cost_ops == {"DEQUANTIZE": 1}
+    # 3x3 conv 4->8, SAME on 6x6: 288 outputs x 36 = 10,368 MACs; 288 fp16 weights
+    assert (row["macs"], row["weight_elems"], row["weight_dtype"]) == (10_368, 288, "fp16")
+    assert row["activation_dtype"] is None  # float32 activations: the cost model decides
+    c = apply_cost_model(r.layers, PRESETS["default"], "int8")
+    assert (c["weight_bytes"].iloc[0], c["activation_bytes"].iloc[0]) == (576.0, 144.0 + 288.0)
+
+
+def test_batch_matmul_softmax_pattern_is_one_attention_row():
+    r = load_model_file(DATA / "attention.tflite")
+    assert list(r.layers["op_type"]) == ["attention"]
+    row = r.layers.iloc[0]
+    # 4 heads x Lq 10 x Lk 10 x (E 8 + Ev 8) = 6,400 MACs; reads q, k, v (320 each), writes 320
+    assert (row["macs"], row["input_elems"], row["output_elems"]) == (6_400, 960, 320)
+    assert row["aten_ops"] == "BATCH_MATMUL+MUL+SOFTMAX+BATCH_MATMUL"
+    assert len(r.meta["inputs"]) == 3
