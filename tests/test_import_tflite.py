@@ -143,6 +143,10 @@ def test_resolve_names_a_file_by_its_name_and_stored_input_shape(tmp_path):
         resolve(str(tmp_path / "absent.tflite"))
     with pytest.raises(ModelBuildError, match="--width applies to zoo models only"):
         resolve(str(DATA / "mnv1.tflite"), width=0.5)
+    from roofsweep.zoo import build
+
+    with pytest.raises(ModelBuildError, match="a model file is read and costed, not built or run"):
+        build(ref)  # what roofsweep measure would need
 
 
 def test_fp16_weights_behind_a_dequantize():

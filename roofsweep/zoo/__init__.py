@@ -35,6 +35,9 @@ def build(ref: ModelRef | str, num_classes: int = 1000) -> nn.Module:
     """
     if isinstance(ref, str):
         ref = resolve(ref)
+    if ref.is_file:
+        raise ModelBuildError(f"{ref.spec}: a model file is read and costed, not built or run; "
+                              "measuring latency needs a zoo or torch model")
     if not ref.is_zoo:
         from roofsweep.zoo.external import build_external
 
