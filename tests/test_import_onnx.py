@@ -23,7 +23,7 @@ from roofsweep import zoo  # noqa: E402
 from roofsweep.cli import app  # noqa: E402
 from roofsweep.engine.costmodel import PRESETS, apply_cost_model, with_overrides  # noqa: E402
 from roofsweep.importers import ModelFileError, load_model_file  # noqa: E402
-from roofsweep.layertable import TraceResult  # noqa: E402
+from roofsweep.layertable import TraceResult, validate_layer_table  # noqa: E402
 from roofsweep.trace import load_or_trace, trace_module  # noqa: E402
 
 
@@ -72,6 +72,7 @@ def test_exported_zoo_model_equals_its_torch_trace(zoo_exports, name, file):
     assert list(o.layers["op_type"]) == list(t.layers["op_type"])
     assert list(o.layers["activation"]) == list(t.layers["activation"])
     assert o.layers["weight_dtype"].isna().all()  # float32 file: the cost model decides
+    validate_layer_table(o.layers)
 
 
 def test_unfolded_batchnorm_params_equal_torch_params(zoo_exports):
@@ -246,6 +247,7 @@ def test_quantized_graphs_record_int8_dtypes(tmp_path, fmt):
     assert len(convs) == 2
     assert set(convs["weight_dtype"]) == {"int8"}
     assert set(convs["activation_dtype"]) == {"uint8"}
+    validate_layer_table(ql.layers)
     assert list(convs["weight_elems"]) == [8 * 27 + 8, 8 * 8 + 8]
     # costed at 1 byte per element even under an fp32 cost model
     c = apply_cost_model(ql.layers, PRESETS["default"], "fp32")

@@ -14,6 +14,7 @@ from typer.testing import CliRunner  # noqa: E402
 from roofsweep.cli import app  # noqa: E402
 from roofsweep.engine.costmodel import PRESETS, apply_cost_model  # noqa: E402
 from roofsweep.importers import ModelFileError, load_model_file  # noqa: E402
+from roofsweep.layertable import validate_layer_table  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
@@ -58,6 +59,7 @@ def test_int8_model_records_its_dtypes_and_costs_one_byte_per_element():
     assert L.loc["conv/relu", "weight_dtype"] == L.loc["fc", "weight_dtype"] == "int8"
     assert set(L["activation_dtype"]) == {"int8"}
     assert L.loc["mean", "weight_dtype"] is None
+    validate_layer_table(r.layers)
     # without any --set: int8 bytes under a cost model whose own dtype is fp32
     c = apply_cost_model(r.layers, PRESETS["default"], "fp32").set_index("name")
     assert c.loc["conv/relu", "weight_bytes"] == 112.0
