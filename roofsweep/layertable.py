@@ -101,7 +101,7 @@ def validate_layer_table(df: pd.DataFrame) -> None:
     from roofsweep.units import DTYPE_BYTES
 
     for c in OPTIONAL_COLUMNS:
-        bad = {v for v in df[c] if v is not None and v not in DTYPE_BYTES}
+        bad = {v for v in df[c] if isinstance(v, str) and v and v not in DTYPE_BYTES}  # None/""/NaN: unset
         assert not bad, f"{c} values not in DTYPE_BYTES: {sorted(map(str, bad))}"
     assert set(df["op_type"]).issubset(OP_TYPES), set(df["op_type"]) - set(OP_TYPES)
     for c in ("macs", "weight_elems", "input_elems", "output_elems"):

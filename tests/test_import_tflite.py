@@ -14,6 +14,7 @@ from typer.testing import CliRunner  # noqa: E402
 from roofsweep.cli import app  # noqa: E402
 from roofsweep.engine.costmodel import PRESETS, apply_cost_model  # noqa: E402
 from roofsweep.importers import ModelFileError, load_model_file  # noqa: E402
+from roofsweep.layertable import validate_layer_table  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 
@@ -58,6 +59,7 @@ def test_int8_model_records_its_dtypes_and_costs_one_byte_per_element():
     assert L.loc["conv/relu", "weight_dtype"] == L.loc["fc", "weight_dtype"] == "int8"
     assert set(L["activation_dtype"]) == {"int8"}
     assert L.loc["mean", "weight_dtype"] is None
+    validate_layer_table(r.layers)
     # without any --set: int8 bytes under a cost model whose own dtype is fp32
     c = apply_cost_model(r.layers, PRESETS["default"], "fp32").set_index("name")
     assert c.loc["conv/relu", "weight_bytes"] == 112.0
@@ -131,3 +133,40 @@ def test_a_config_names_model_files_relative_to_itself(tmp_path):
     refs = [m for m in exp.models]
     assert refs[0].is_file and refs[0].label == "int8.tflite"
     assert Path(refs[0].spec) == tmp_path / "models" / "int8.tflite"
+
+
+def test_resolve_names_a_file_by_its_name_and_stored_input_shape(tmp_path):
+    from roofsweep.errors import ModelBuildError
+    from roofsweep.zoo import resolve
+
+    ref = resolve(str(DATA / "mnv1.tflite"))
+    assert (ref.label, ref.input_shape, ref.resolution, ref.is_file) == ("mnv1.tflite", (1, 224, 224, 3), 224, True)
+    with pytest.raises(ModelBuildError, match="no such model file"):
+        resolve(str(tmp_path / "absent.tflite"))
+    with pytest.raises(ModelBuildError, match="--width applies to zoo models only"):
+        resolve(str(DATA / "mnv1.tflite"), width=0.5)
+    from roofsweep.zoo import build
+
+    with pytest.raises(ModelBuildError, match="a model file is read and costed, not built or run"):
+        build(ref)  # what roofsweep measure would need
+
+
+def test_fp16_weights_behind_a_dequantize():
+    r = load_model_file(DATA / "fp16_weights.tflite")
+    row = r.layers.iloc[0]
+    assert len(r.layers) == 1 and r.zero_cost_ops == {"DEQUANTIZE": 1}
+    # 3x3 conv 4->8, SAME on 6x6: 288 outputs x 36 = 10,368 MACs; 288 fp16 weights
+    assert (row["macs"], row["weight_elems"], row["weight_dtype"]) == (10_368, 288, "fp16")
+    assert row["activation_dtype"] is None  # float32 activations: the cost model decides
+    c = apply_cost_model(r.layers, PRESETS["default"], "int8")
+    assert (c["weight_bytes"].iloc[0], c["activation_bytes"].iloc[0]) == (576.0, 144.0 + 288.0)
+
+
+def test_batch_matmul_softmax_pattern_is_one_attention_row():
+    r = load_model_file(DATA / "attention.tflite")
+    assert list(r.layers["op_type"]) == ["attention"]
+    row = r.layers.iloc[0]
+    # 4 heads x Lq 10 x Lk 10 x (E 8 + Ev 8) = 6,400 MACs; reads q, k, v (320 each), writes 320
+    assert (row["macs"], row["input_elems"], row["output_elems"]) == (6_400, 960, 320)
+    assert row["aten_ops"] == "BATCH_MATMUL+MUL+SOFTMAX+BATCH_MATMUL"
+    assert len(r.meta["inputs"]) == 3

@@ -22,7 +22,27 @@ READERS: dict[str, str] = {
     ".tflite": "roofsweep.importers.tflite:read_tflite",
 }
 
-__all__ = ["READERS", "ModelFileError", "is_model_file", "load_model_file"]
+# suffix -> "module:function" returning [(input name, declared dims)] without importing the model
+INPUT_PEEKERS: dict[str, str] = {
+    ".onnx": "roofsweep.importers.onnx.wire:input_shapes",
+    ".tflite": "roofsweep.importers.tflite:input_shapes",
+}
+
+__all__ = ["READERS", "ModelFileError", "is_model_file", "load_model_file", "static_input_shape"]
+
+
+def static_input_shape(path) -> tuple[int, ...] | None:
+    """The first input's shape when the file declares it fully (no dynamic dims), else None;
+    None too when the file cannot be peeked at (the import reports the problem)."""
+    suffix = Path(str(path)).suffix.lower()
+    module, _, fn = INPUT_PEEKERS[suffix].partition(":")
+    try:
+        inputs = getattr(importlib.import_module(module), fn)(str(path))
+    except Exception:  # a missing extra or a bad file: load_model_file gives the one-line error
+        return None
+    if len(inputs) != 1 or not all(isinstance(d, int) and d > 0 for d in inputs[0][1]):
+        return None
+    return tuple(int(d) for d in inputs[0][1])
 
 
 def is_model_file(spec: object) -> bool:

@@ -35,6 +35,9 @@ def build(ref: ModelRef | str, num_classes: int = 1000) -> nn.Module:
     """
     if isinstance(ref, str):
         ref = resolve(ref)
+    if ref.is_file:
+        raise ModelBuildError(f"{ref.spec}: a model file is read and costed, not built or run; "
+                              "measuring latency needs a zoo or torch model")
     if ref.spec.startswith("space:"):  # a search-space candidate
         from roofsweep.search.blocks import build_candidate_spec
 

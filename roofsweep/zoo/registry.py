@@ -361,9 +361,12 @@ def _resolve_file(path: str, width, resolution, batch: int, input_shape) -> Mode
     elif input_shape is not None:
         batch, shape = _shape_and_batch(path, tuple(input_shape), batch, resolution)
         label = f"{stem}@{'x'.join(map(str, shape))}"
-        r = int(shape[-1]) if len(shape) == 4 else 0
-    else:
-        shape, label, r = (), stem, 0
+        r = _spatial(shape)
+    else:  # the shape the file declares names the resolution in reports; dynamic: none (0)
+        from roofsweep.importers import static_input_shape
+
+        shape, label = static_input_shape(path) or (), stem
+        r = _spatial(shape)
     return ModelRef(str(Path(path).expanduser()), 1.0, r, batch, shape, label, "file", Path(path).name)
 
 
@@ -385,3 +388,10 @@ def _resolve_candidate(spec: str, width, resolution, batch: int, input_shape) ->
         raise ModelBuildError(f"'{spec}' fixes its resolution at {r} px; --resolution {resolution} disagrees")
     label = f"{space.spec.name}#{cid}"
     return ModelRef(spec, 1.0, r, batch, (batch, 3, r, r), label, "search space", label)
+
+
+def _spatial(shape: tuple) -> int:
+    """The image side of an NCHW or NHWC 4-D shape (channels: the small one of dim 1 / dim 3)."""
+    if len(shape) != 4:
+        return 0
+    return int(shape[-1]) if shape[1] <= shape[-1] else int(shape[1])

@@ -9,6 +9,8 @@ package's generated schema functions - no TensorFlow needed.
 * ``int8.tflite``       int8 per-tensor quantized: quantize, conv (fused ReLU), mean, fully
   connected, dequantize.
 * ``custom_op.tflite``  one custom operator (must be refused).
+* ``fp16_weights.tflite`` float16 weights dequantized for a float conv.
+* ``attention.tflite``  BATCH_MATMUL -> MUL (scale) -> SOFTMAX -> BATCH_MATMUL.
 * ``mnv1.tflite``       MobileNetV1 1.0 at 224 with the layer shapes of roofsweep's zoo model;
   weight tensors have the right shapes but empty buffers (roofsweep reads shapes, never weight
   values), which keeps the file a few kB.
@@ -236,6 +238,32 @@ def custom_op() -> bytes:
     return w.build([x], [y])
 
 
+def fp16_weights() -> bytes:
+    """Float16 weight quantization: fp16 weights, DEQUANTIZE to fp32, a float conv."""
+    w = Writer()
+    x = w.tensor("input", (1, 6, 6, 4))
+    wf = w.tensor("conv/w_fp32", (8, 3, 3, 4))
+    w.op("DEQUANTIZE", [w.tensor("conv/w_fp16", (8, 3, 3, 4), T.FLOAT16, const=True)], [wf])
+    y = w.tensor("conv", (1, 6, 6, 8))
+    w.op("CONV_2D", [x, wf, -1], [y], conv_opts())
+    return w.build([x], [y])
+
+
+def attention() -> bytes:
+    """softmax(q k^T * scale) v as a converter writes it: BATCH_MATMUL, MUL, SOFTMAX, BATCH_MATMUL."""
+    w = Writer()
+    q, k, v = (w.tensor(n, (1, 4, 10, 8)) for n in ("q", "k", "v"))
+    s = w.tensor("scores", (1, 4, 10, 10))
+    w.op("BATCH_MATMUL", [q, k], [s], ("BatchMatMulOptions", {"AdjX": False, "AdjY": True}))
+    ss = w.tensor("scaled", (1, 4, 10, 10))
+    w.op("MUL", [s, w.tensor("scale", (), const=True)], [ss], ("MulOptions", {"FusedActivationFunction": 0}))
+    p = w.tensor("probs", (1, 4, 10, 10))
+    w.op("SOFTMAX", [ss], [p], ("SoftmaxOptions", {"Beta": 1.0}))
+    o = w.tensor("attn", (1, 4, 10, 8))
+    w.op("BATCH_MATMUL", [p, v], [o], ("BatchMatMulOptions", {"AdjX": False, "AdjY": False}))
+    return w.build([q, k, v], [o])
+
+
 def mnv1() -> bytes:
     """MobileNetV1 1.0 / 224 with the layer shapes of ``roofsweep.zoo.mobilenet_v1``."""
     import torch
@@ -272,7 +300,8 @@ def mnv1() -> bytes:
 
 
 if __name__ == "__main__":
-    for name, fn in (("ops_float", ops_float), ("int8", int8_model), ("custom_op", custom_op), ("mnv1", mnv1)):
+    for name, fn in (("ops_float", ops_float), ("int8", int8_model), ("custom_op", custom_op),
+                     ("fp16_weights", fp16_weights), ("attention", attention), ("mnv1", mnv1)):
         data = fn()
         (HERE / f"{name}.tflite").write_bytes(data)
         print(f"{name}.tflite: {len(data)} bytes")

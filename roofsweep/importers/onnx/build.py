@@ -75,9 +75,9 @@ class Walk:
             for o in node.output:
                 self.static[o] = (0, None, frozenset())
             return
-        formula = fm.ONNX_FORMULAS.get(op)
+        formula = fm.ONNX_FORMULAS.get(op) if node.domain in (*DEFAULT_DOMAINS, "com.microsoft") else None
         if formula is None:
-            self._unsupported(node, op)
+            self._unsupported(node, op if node.domain in DEFAULT_DOMAINS else f"{node.domain}.{op}")
             return
         view = self._view(node, ins)
         if any(view.inputs[k] is None for k in acts) or view.outputs[0] is None:

@@ -44,6 +44,7 @@ class OnnxGraph:
     values: dict[str, np.ndarray]  # small constants (and folded shape computations)
     weights: dict[str, tuple[int, int, list[int]]]  # large initializers/constants: (elems, elem type, dims)
     folded: set[int] = field(default_factory=set)  # node positions folded into constants
+    unfoldable: set[int] = field(default_factory=set)  # constant-input nodes that cannot be folded
     opset: int = 0
 
 
@@ -223,8 +224,8 @@ def _fold(onnx, g: OnnxGraph) -> bool:
     known = set(g.values)
     batch, direct = [], {}
     for i, node in enumerate(g.nodes):
-        if i in g.folded or node.domain not in DEFAULT_DOMAINS or node.output[0] in g.weights \
-                or node.op_type in NO_FOLD:
+        if i in g.folded or i in g.unfoldable or node.domain not in DEFAULT_DOMAINS \
+                or node.output[0] in g.weights or node.op_type in NO_FOLD:
             continue
         if node.op_type in ("Shape", "Size") and node.input[0] in g.shapes:
             direct[i] = _shape_value(node, g.shapes[node.input[0]])
@@ -249,14 +250,15 @@ def _fold(onnx, g: OnnxGraph) -> bool:
         )
         model = helper.make_model(sub, opset_imports=[helper.make_opsetid("", g.opset)])
         try:
-            results = ReferenceEvaluator(model).run(None, feeds)
-        except Exception as e:
-            raise ModelFileError(f"{g.path}: folding the graph's constant subgraphs failed: {_first_line(e)}") from None
-        computed = dict(zip(outs, results))
+            computed = dict(zip(outs, ReferenceEvaluator(model).run(None, feeds)))
+        except Exception:  # an op onnx.reference cannot run: those nodes stay unfolded; a shape
+            computed = {}  # they hide is then reported as "(shape unknown)", never guessed
         for i in batch:
             node = g.nodes[i]
             vals = [computed.get(o) for o in node.output if o]
-            if all(v is not None and np.size(v) <= SMALL for v in vals):
+            if not all(v is not None and np.size(v) <= SMALL for v in vals):
+                g.unfoldable.add(i)  # too large, or not computable: never tried again
+            else:
                 for o in node.output:
                     if o:
                         g.values[o] = np.asarray(computed[o])

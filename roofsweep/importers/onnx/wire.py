@@ -92,3 +92,33 @@ def read_model_bytes(path: str) -> bytes:
             raise ValueError("the file is empty")
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             return _strip(mm, 0, len(mm), (_MODEL_GRAPH, _GRAPH_INITIALIZER, _TENSOR_RAW_DATA))
+
+
+def input_shapes(path: str) -> list[tuple[str, tuple]]:
+    """The graph inputs (initializers excluded) and their declared dims, a dim_param as its
+    name - read from the wire without parsing the rest of the model (for naming a model before
+    it is imported)."""
+    import onnx
+
+    with open(path, "rb") as f:
+        if f.seek(0, 2) == 0:
+            raise ValueError("the file is empty")
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            inputs, inits = [], set()
+            for field, wire, _, payload, stop in _fields(mm, 0, len(mm)):
+                if field != _MODEL_GRAPH or wire != 2:
+                    continue
+                for gf, gw, _, gp, gs in _fields(mm, payload, stop):
+                    if gf == 11 and gw == 2:  # GraphProto.input
+                        inputs.append(onnx.ValueInfoProto.FromString(bytes(mm[gp:gs])))
+                    elif gf == _GRAPH_INITIALIZER and gw == 2:
+                        for tf, tw, _, tp, ts in _fields(mm, gp, gs):
+                            if tf == 8 and tw == 2:  # TensorProto.name
+                                inits.add(bytes(mm[tp:ts]).decode(errors="replace"))
+    out = []
+    for vi in inputs:
+        if vi.name in inits:
+            continue
+        dims = vi.type.tensor_type.shape.dim
+        out.append((vi.name, tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in dims)))
+    return out

@@ -205,3 +205,18 @@ class _Walk:
         ))
         for t in outs:
             self.acts[t] = Tensor(index, prod(self.shape[t]), self.shape[t], TFLITE_DTYPES.get(self.ttype[t]))
+
+
+def input_shapes(path: str) -> list[tuple[str, tuple[int, ...]]]:
+    """The stored shapes of the first subgraph's inputs (for naming a model before import)."""
+    import tflite
+
+    buf = Path(str(path)).read_bytes()
+    if len(buf) < 8 or buf[4:8] != b"TFL3":
+        raise ValueError("no TFL3 identifier")
+    sg = tflite.Model.GetRootAsModel(buf, 0).Subgraphs(0)
+    out = []
+    for k in range(sg.InputsLength()):
+        t = sg.Tensors(int(sg.Inputs(k)))
+        out.append(((t.Name() or b"").decode(errors="replace"), tuple(int(d) for d in t.ShapeAsNumpy())))
+    return out
