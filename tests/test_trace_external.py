@@ -206,6 +206,16 @@ def test_multihead_attention_is_projections_and_one_attention_row():
     assert t.input_elems.iloc[2] == 3 * 640 and t.output_elems.iloc[2] == 640
 
 
+def test_the_fused_multihead_attention_kernel_costs_what_its_three_rows_cost():
+    from roofsweep.trace import formulas
+
+    spec = formulas.COMPUTE_FORMULAS["_native_multi_head_attention"]
+    q = (1, 10, 64)
+    # q/k/v projections 3 x 10 x 64 x 64 = 122,880 + attention 12,800 + out projection 40,960
+    assert spec.macs([q, q, 64, (192, 64), (64, 64)]) == 122_880 + 12_800 + 40_960
+    assert spec.kind([q, q, 64, (192, 64), (64, 64)]) == "attention"
+
+
 def test_torchvision_vit_moves_what_timm_vit_moves_but_the_qkv_layout_copy():
     tv = trace(resolve("torchvision:vit_b_16"))
     tm = trace(resolve("timm:vit_base_patch16_224"))
