@@ -269,9 +269,9 @@ def _resolve_external(spec: str, resolution: int | None, batch: int, input_shape
     """An external model's inputs: the given shapes, else its native size (torchvision's and
     timm's documented input size, 224 px otherwise) at the batch and resolution asked for."""
     if input_shape is None:
-        from roofsweep.zoo.external import native_input
+        from roofsweep.zoo.external import native_input_cached
 
-        native = native_input(spec)
+        native = native_input_cached(spec)
         shapes = native.shapes
         if resolution is not None:
             _check_resolution(spec, resolution, 1)
