@@ -193,6 +193,9 @@ def resolve(
 ) -> ModelRef:
     """Turn a user's model spec and options into a ``ModelRef``; validate the numbers.
 
+    ``spec`` is a zoo name, an external spec string, an ``nn.Module`` or a ``(label, nn.Module)``
+    pair. ``input_shape`` is one shape, or a tuple of shapes for a model whose ``forward`` takes
+    several inputs; without one an external model gets its native size (``external.native_input``).
     A width given in the name (``mnv2-1.5x``) and by option must agree.
     """
     if batch is None or batch < 1:
