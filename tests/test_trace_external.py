@@ -114,6 +114,24 @@ def test_native_size_follows_batch_and_resolution():
     assert resolve("torchvision:r3d_18", resolution=128).input_shape == (1, 3, 16, 128, 128)
 
 
+def test_native_size_is_remembered_so_a_warm_run_needs_no_torch_import(tmp_path, monkeypatch):
+    from roofsweep.zoo import external
+
+    monkeypatch.setenv("ROOFSWEEP_CACHE_DIR", str(tmp_path))
+    calls = []
+    real = external.native_input
+    monkeypatch.setattr(external, "native_input", lambda spec: calls.append(spec) or real(spec))
+    first = resolve("timm:efficientnet_b3")
+    again = resolve("timm:efficientnet_b3")
+    assert calls == ["timm:efficientnet_b3"] and again == first
+    # a memo of the wrong shape is ignored and rewritten
+    (tmp_path / external.NATIVE_MEMO).write_text('{"x": null, "y": [1]}')
+    assert resolve("timm:efficientnet_b3").input_shape == (1, 3, 288, 288) and len(calls) == 2
+    monkeypatch.setenv("TIMM_FUSED_ATTN", "0")  # a model switch is part of the key
+    resolve("timm:efficientnet_b3")
+    assert len(calls) == 3
+
+
 def test_native_size_reaches_the_trace_and_its_meta():
     r = trace(resolve("timm:tf_efficientnetv2_b0"))
     assert r.input_shape == (1, 3, 192, 192)
@@ -204,6 +222,16 @@ def test_multihead_attention_is_projections_and_one_attention_row():
     assert r.macs == flop_counter_macs(MHA().to("meta").eval(), [(1, 10, 64)])
     # no score matrix in DRAM: attention reads q, k, v (640 each) and writes 640
     assert t.input_elems.iloc[2] == 3 * 640 and t.output_elems.iloc[2] == 640
+
+
+def test_the_fused_multihead_attention_kernel_costs_what_its_three_rows_cost():
+    from roofsweep.trace import formulas
+
+    spec = formulas.COMPUTE_FORMULAS["_native_multi_head_attention"]
+    q = (1, 10, 64)
+    # q/k/v projections 3 x 10 x 64 x 64 = 122,880 + attention 12,800 + out projection 40,960
+    assert spec.macs([q, q, 64, (192, 64), (64, 64)]) == 122_880 + 12_800 + 40_960
+    assert spec.kind([q, q, 64, (192, 64), (64, 64)]) == "attention"
 
 
 def test_torchvision_vit_moves_what_timm_vit_moves_but_the_qkv_layout_copy():

@@ -27,30 +27,8 @@ from roofsweep.zoo.external import ensure_torchvision_importable
 
 TESTS_DIR = Path(__file__).resolve().parent
 
-# Reference figures, shared/reference/mobilenet_architectures.md (batch 1, 1000 classes, BN in
-# params, default resolution; the hybrids' MACs include the attention matmuls).
-SPEC_PARAMS = {
-    "mnv1": 4_231_976,  # timm mobilenetv1_100
-    "mnv2": 3_504_872,
-    "mnv3-large": 5_483_032,
-    "mnv3-small": 2_542_856,
-    "mnv4-conv-s": 3_774_024,
-    "mnv4-conv-m": 9_715_512,
-    "mnv4-conv-l": 32_590_864,
-    "mnv4-hybrid-m": 11_074_648,
-    "mnv4-hybrid-l": 37_764_624,
-}
-SPEC_MACS = {
-    "mnv1": 568.7e6,
-    "mnv2": 300.8e6,
-    "mnv3-large": 216.6e6,
-    "mnv3-small": 56.5e6,
-    "mnv4-conv-s": 186.0e6,
-    "mnv4-conv-m": 1_080.2e6,
-    "mnv4-conv-l": 6_376e6,
-    "mnv4-hybrid-m": 1_271.2e6,
-    "mnv4-hybrid-l": 7_711.9e6,
-}
+# Reference figures: one table, tests/reference_figures.py.
+from reference_figures import SPEC_MACS, SPEC_PARAMS  # noqa: E402
 
 
 def n_params(model: nn.Module) -> int:
@@ -491,6 +469,7 @@ def test_timm_not_installed(monkeypatch):
         build(resolve("timm:mobilenetv4_conv_small"))
     msg = str(info.value)
     assert "timm is not installed" in msg and "timm:mobilenetv4_conv_small" in msg
+    assert "pip install \"roofsweep[models]\"" in msg  # names the extra that brings it
     assert "\n" not in msg
 
 

@@ -64,7 +64,12 @@ def _is_data_dependent(e: BaseException) -> bool:
 
 
 def _on_meta(model: torch.nn.Module) -> bool:
-    return all(t.device.type == "meta" for t in (*model.parameters(), *model.buffers()))
+    """Every parameter and buffer is on the meta device (one walk over the module tree)."""
+    for m in model.modules():
+        for t in (*m._parameters.values(), *m._buffers.values()):
+            if t is not None and t.device.type != "meta":
+                return False
+    return True
 
 
 def meta_copy(model: torch.nn.Module) -> torch.nn.Module:
@@ -142,15 +147,16 @@ def trace_module(
         raise ModelBuildError(f"{label}: expected a torch.nn.Module, got {type(model).__name__}")
     shapes = input_shapes(input_shape)
     target = model if _on_meta(model) else meta_copy(model)
-    flags = [(m, m.training) for m in target.modules()]
+    training = [m for m in target.modules() if m.training]
     try:
-        target.eval()
+        for m in training:  # eval(), remembering what to restore on a module the caller holds
+            m.training = False
         raw = _run(target, shapes, label, check_shapes, real=False)
     except _DataDependent as dd:
         raw = _trace_real(model, cpu_model, shapes, label, dd.cause)
     finally:
-        for m, was in flags:
-            m.training = was
+        for m in training:
+            m.training = True
     info = dict(meta or {})
     info.update(input_shapes=[list(s) for s in shapes], data_dependent=raw.data_dependent,
                 derived_weight_ops=raw.derived_weight_ops)

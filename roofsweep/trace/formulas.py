@@ -250,6 +250,22 @@ def _sdpa_bshd(q: Shape, k: Shape, v: Shape) -> int:
     return bq * hq * lq * lk * (e + ev)
 
 
+@register_compute(
+    "_native_multi_head_attention",
+    takes=("query", "key", "embed_dim", "qkv_weight", "proj_weight"),
+    op_type="attention", bias="qkv_bias", channel_dim=-1,
+)
+def _native_mha(q: Shape, k: Shape, embed_dim: int, qkv_w: Shape, proj_w: Shape) -> int:
+    """``nn.MultiheadAttention``'s fused fast path (eval, no grad, real CPU/CUDA tensors): the
+    q projection, the k and v projections, attention over all heads, the out projection.
+    With ``L`` queries, ``S`` keys, width ``E``: ``2 L E^2 + 2 S E^2 + L S (E + E)`` per batch;
+    the decomposed path (three rows) counts the same."""
+    e = int(embed_dim)
+    lq, lk = prod(q[:-1]), prod(k[:-1])  # batch x tokens
+    batch = prod(q[:-2]) if len(q) > 2 else 1
+    return lq * e * e + 2 * lk * e * e + batch * q[-2] * k[-2] * 2 * e + lq * e * int(proj_w[0])
+
+
 # ------------------------------------------------------------------ memory-only groups
 # The op_type of a row started by an op of each memory-only group.
 MEMORY_OP_TYPE = {

@@ -232,6 +232,76 @@ class NativeInput:
     source: str
 
 
+def native_input_cached(spec: str) -> NativeInput:
+    """``native_input`` remembered on disk beside the trace cache (keyed by the package versions
+    and model switches, like a trace), so a warm run of an external model imports no torch."""
+    source = spec.partition(":")[0]
+    if source not in ("timm", "torchvision"):
+        return native_input(spec)
+    from roofsweep.trace.cache import cache_dir, environment_key  # torch-free helpers
+
+    folder = cache_dir()
+    path = folder / NATIVE_MEMO if folder is not None else None
+    key = f"{spec}|{environment_key()}"
+    memo = _read_memo(path)
+    hit = _memo_entry(memo.get(key))
+    if hit is not None:
+        return hit
+    found = native_input(spec)
+    memo[key] = {"shapes": [list(s) for s in found.shapes], "source": found.source}
+    _write_memo(path, memo)
+    return found
+
+
+NATIVE_MEMO = "native-inputs.json"
+
+
+def _read_memo(path: Path | None) -> dict:
+    import json
+
+    if path is None or not path.is_file():
+        return {}
+    try:
+        memo = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
+def _memo_entry(entry) -> NativeInput | None:
+    """A remembered native input, or None for anything of the wrong shape."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("source"), str):
+        return None
+    shapes = entry.get("shapes")
+    if not isinstance(shapes, list) or not shapes or not all(
+        isinstance(s, list) and s and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in s)
+        for s in shapes
+    ):
+        return None
+    return NativeInput(tuple(tuple(s) for s in shapes), entry["source"])
+
+
+def _write_memo(path: Path | None, memo: dict) -> None:
+    import json
+    import os
+    import tempfile
+
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(memo, f)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass  # a read-only cache folder only costs speed
+
+
 def native_input(spec: str) -> NativeInput:
     """What a ``torchvision:`` / ``timm:`` network was trained at (no weights downloaded).
 

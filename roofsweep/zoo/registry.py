@@ -206,6 +206,9 @@ def resolve(
 ) -> ModelRef:
     """Turn a user's model spec and options into a ``ModelRef``; validate the numbers.
 
+    ``spec`` is a zoo name, an external spec string, an ``nn.Module`` or a ``(label, nn.Module)``
+    pair. ``input_shape`` is one shape, or a tuple of shapes for a model whose ``forward`` takes
+    several inputs; without one an external model gets its native size (``external.native_input``).
     A width given in the name (``mnv2-1.5x``) and by option must agree.
     """
     if batch is None or batch < 1:
@@ -289,9 +292,9 @@ def _resolve_external(spec: str, resolution: int | None, batch: int, input_shape
     """An external model's inputs: the given shapes, else its native size (torchvision's and
     timm's documented input size, 224 px otherwise) at the batch and resolution asked for."""
     if input_shape is None:
-        from roofsweep.zoo.external import native_input
+        from roofsweep.zoo.external import native_input_cached
 
-        native = native_input(spec)
+        native = native_input_cached(spec)
         shapes = native.shapes
         if resolution is not None:
             _check_resolution(spec, resolution, 1)
