@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=2, help="passes over the microbenchmarks")
     ap.add_argument("--model-rounds", type=int, default=1, help="passes over the models")
     ap.add_argument("--clock", default="cpu", choices=["cpu", "wall"])
-    ap.add_argument("--statistic", default="min", choices=["min", "median"])
+    ap.add_argument("--statistic", default="mean", choices=["mean", "min", "median"])
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     profile = load_profile(args.profile)

@@ -22,7 +22,7 @@ def _set_threads(threads: Optional[int]) -> None:
 
 RUNTIME_HELP = "torch (eager) or onnxruntime (needs the 'ort' extra)."
 CLOCK_HELP = "wall, or cpu: the process's CPU time (one thread; ignores time descheduled on a busy machine)."
-STAT_HELP = "median of the timed runs, or min (the fastest run; least disturbed by other processes)."
+STAT_HELP = "median of the timed runs, min (the fastest run), or mean (adds up over layers; use with --clock cpu on a busy machine)."
 
 
 class _Bar:
