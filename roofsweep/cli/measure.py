@@ -243,6 +243,7 @@ def calibrate_cmd(
     statistic: str = typer.Option("median", "--statistic", help=STAT_HELP),
     rounds: int = typer.Option(2, "--rounds", help="Passes over the microbenchmarks (order alternating)."),
     quick: bool = typer.Option(False, "--quick", help="About a third of the microbenchmarks (every op class)."),
+    flush_mib: float = typer.Option(0.0, "--flush-cache-mib", help="torch: rewrite this many MiB before each timed run (cold caches)."),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the written profile (default: the base profile's)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format (json/csv: the fitted microbenchmarks)."),
@@ -267,7 +268,7 @@ def calibrate_cmd(
     profile = _base_profile(hardware, name)
     with _Bar() as bar:
         run = calibrate(profile, runtime=runtime, device=device, threads=threads, quick=quick, progress=bar,
-                        clock=clock, statistic=statistic, rounds=rounds, flush_cache_bytes=8 << 20)
+                        clock=clock, statistic=statistic, rounds=rounds, flush_cache_bytes=int(max(flush_mib, 0) * 2**20))
     from roofsweep.hardware import write_profile
 
     written = write_profile(run.profile, out)
