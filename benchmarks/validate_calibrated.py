@@ -64,7 +64,7 @@ def one_runtime(runtime: str, profile, models, args) -> dict:
     t0 = time.time()
     log(f"{runtime}: calibrating on microbenchmarks ...")
     run = calibrate(profile, runtime=runtime, threads=1, clock=args.clock, statistic=args.statistic,
-                    rounds=args.rounds, flush_cache_bytes=int(args.flush_cache_mib * 2**20) if runtime == "torch" else 0)
+                    rounds=args.rounds, flush_cache_bytes=int(args.flush_cache_mib * 2**20))
     t_cal = time.time() - t0
     write_profile(run.profile, args.out / f"{runtime}-calibrated.yaml")
     run.fit.samples.to_csv(args.out / f"{runtime}-microbench.csv", index=False)
@@ -99,7 +99,7 @@ def render_md(out: dict) -> str:
     lines = ["# Calibrated latency vs measured (held-out models)", "",
              f"Host load average at the end: {', '.join(f'{x:.2f}' for x in out['loadavg_end'])}; "
              f"{out['threads']} thread, clock {out['clock']}, statistic {out['statistic']}, cache flush before "
-             f"torch microbenchmarks {out['flush_cache_mib']:g} MiB.", ""]
+             f"each microbenchmark run {out['flush_cache_mib']:g} MiB (then the input read back).", ""]
     for runtime, r in out["runtimes"].items():
         s = r["summary"]
         lines += [f"## {runtime}: {s['measured']} models (skipped: {', '.join(r['skipped']) or 'none'})", "",
@@ -133,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model-rounds", type=int, default=1, help="passes over the models")
     ap.add_argument("--clock", default="cpu", choices=["cpu", "wall"])
     ap.add_argument("--statistic", default="mean", choices=["mean", "min", "median"])
-    ap.add_argument("--flush-cache-mib", type=float, default=0.0,
-                    help="torch microbenchmarks: rewrite this many MiB before each timed run (cold caches)")
+    ap.add_argument("--flush-cache-mib", type=float, default=8.0,
+                    help="microbenchmarks: rewrite this many MiB, then read the input, before each timed "
+                         "run (weights cold, input hot, as in a model)")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     profile = load_profile(args.profile)

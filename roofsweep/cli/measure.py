@@ -243,7 +243,7 @@ def calibrate_cmd(
     statistic: str = typer.Option("median", "--statistic", help=STAT_HELP),
     rounds: int = typer.Option(2, "--rounds", help="Passes over the microbenchmarks (order alternating)."),
     quick: bool = typer.Option(False, "--quick", help="About a third of the microbenchmarks (every op class)."),
-    flush_mib: float = typer.Option(0.0, "--flush-cache-mib", help="torch: rewrite this many MiB before each timed run (cold caches)."),
+    flush_mib: float = typer.Option(8.0, "--flush-cache-mib", help="Rewrite this many MiB, then read the input, before each timed run: weights cold, input hot, as in a model (0: off)."),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the written profile (default: the base profile's)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format (json/csv: the fitted microbenchmarks)."),

@@ -79,7 +79,7 @@ def measure_microbenchmarks(benches, tables, *, runtime: str = "torch", device: 
                 r = measure(mb.build(), mb.input_shape, layers=layers, label=mb.label, device=device,
                             repeats=repeats, warmup=warmup, max_repeats=max_repeats, max_seconds=max_seconds,
                             per_layer=ort, per_layer_repeats=3, threads=threads, clock=clock,
-                            **({"flush_cache_bytes": flush_cache_bytes} if flush_cache_bytes and not ort else {}))
+                            flush_cache_bytes=flush_cache_bytes)
             except RoofsweepError as exc:
                 skipped[mb.label] = str(exc)
                 continue
