@@ -60,11 +60,17 @@ def op_type_residuals(layers):
     return g.sort_values("measured_s", ascending=False).reset_index()
 
 
+def flush_mib(args, runtime: str) -> float:
+    from roofsweep.measure.calibrate import default_flush_bytes
+
+    return args.flush_cache_mib if args.flush_cache_mib is not None else default_flush_bytes(runtime) / 2**20
+
+
 def one_runtime(runtime: str, profile, models, args) -> dict:
     t0 = time.time()
     log(f"{runtime}: calibrating on microbenchmarks ...")
     run = calibrate(profile, runtime=runtime, threads=1, clock=args.clock, statistic=args.statistic,
-                    rounds=args.rounds, flush_cache_bytes=8 << 20 if runtime == "torch" else 0)
+                    rounds=args.rounds, flush_cache_bytes=int(flush_mib(args, runtime) * 2**20))
     t_cal = time.time() - t0
     write_profile(run.profile, args.out / f"{runtime}-calibrated.yaml")
     run.fit.samples.to_csv(args.out / f"{runtime}-microbench.csv", index=False)
@@ -98,7 +104,8 @@ def one_runtime(runtime: str, profile, models, args) -> dict:
 def render_md(out: dict) -> str:
     lines = ["# Calibrated latency vs measured (held-out models)", "",
              f"Host load average at the end: {', '.join(f'{x:.2f}' for x in out['loadavg_end'])}; "
-             f"{out['threads']} thread, clock {out['clock']}, statistic {out['statistic']}.", ""]
+             f"{out['threads']} thread, clock {out['clock']}, statistic {out['statistic']}, cache flush before "
+             f"each microbenchmark run (MiB, then the input read back): {out['flush_cache_mib']}.", ""]
     for runtime, r in out["runtimes"].items():
         s = r["summary"]
         lines += [f"## {runtime}: {s['measured']} models (skipped: {', '.join(r['skipped']) or 'none'})", "",
@@ -131,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=2, help="passes over the microbenchmarks")
     ap.add_argument("--model-rounds", type=int, default=1, help="passes over the models")
     ap.add_argument("--clock", default="cpu", choices=["cpu", "wall"])
-    ap.add_argument("--statistic", default="min", choices=["min", "median"])
+    ap.add_argument("--statistic", default="mean", choices=["mean", "min", "median"])
+    ap.add_argument("--flush-cache-mib", type=float, default=None,
+                    help="microbenchmarks: rewrite this many MiB, then read the input, before each timed "
+                         "run (weights cold, input hot, as in a model); default: 8 on torch, 0 on onnxruntime")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     profile = load_profile(args.profile)
@@ -139,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"{len(models)} held-out models; load average {os.getloadavg()}")
     t = time.time()
     out = {"threads": 1, "clock": args.clock, "statistic": args.statistic, "profile": str(args.profile),
+           "flush_cache_mib": {rt: flush_mib(args, rt) for rt in args.runtimes},
            "models": [r.label for r in models], "runtimes": {}}
     for runtime in args.runtimes:
         out["runtimes"][runtime] = one_runtime(runtime, profile, models, args)

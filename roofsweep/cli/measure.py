@@ -22,7 +22,7 @@ def _set_threads(threads: Optional[int]) -> None:
 
 RUNTIME_HELP = "torch (eager) or onnxruntime (needs the 'ort' extra)."
 CLOCK_HELP = "wall, or cpu: the process's CPU time (one thread; ignores time descheduled on a busy machine)."
-STAT_HELP = "median of the timed runs, or min (the fastest run; least disturbed by other processes)."
+STAT_HELP = "median of the timed runs, min (the fastest run), or mean (adds up over layers; use with --clock cpu on a busy machine)."
 
 
 class _Bar:
@@ -246,6 +246,7 @@ def calibrate_cmd(
     statistic: str = typer.Option("median", "--statistic", help=STAT_HELP),
     rounds: int = typer.Option(2, "--rounds", help="Passes over the microbenchmarks (order alternating)."),
     quick: bool = typer.Option(False, "--quick", help="About a third of the microbenchmarks (every op class)."),
+    flush_mib: Optional[float] = typer.Option(None, "--flush-cache-mib", help="Rewrite this many MiB, then read the input, before each timed run: weights cold, input hot (default: 8 on torch, 0 on onnxruntime)."),
     name: Optional[str] = typer.Option(None, "--name", help="Name of the written profile (default: the base profile's)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format (json/csv: the fitted microbenchmarks)."),
@@ -270,7 +271,7 @@ def calibrate_cmd(
     profile = _base_profile(hardware, name)
     with _Bar() as bar:
         run = calibrate(profile, runtime=runtime, device=device, threads=threads, quick=quick, progress=bar,
-                        clock=clock, statistic=statistic, rounds=rounds, flush_cache_bytes=8 << 20)
+                        clock=clock, statistic=statistic, rounds=rounds, flush_cache_bytes=_flush_bytes(flush_mib, runtime))
     from roofsweep.hardware import write_profile
 
     written = write_profile(run.profile, out)
@@ -285,6 +286,12 @@ def calibrate_cmd(
 
         console.print(calibration_panel(run.profile.calibration))
     info(f"profile: {written}")
+
+
+def _flush_bytes(flush_mib: Optional[float], runtime: str) -> int:
+    from roofsweep.measure.calibrate import default_flush_bytes
+
+    return default_flush_bytes(runtime) if flush_mib is None else int(max(flush_mib, 0.0) * 2**20)
 
 
 def _base_profile(hardware: Optional[str], name: Optional[str]):

@@ -10,7 +10,7 @@ docs/ground-truth.md ("Calibration") and docs/hardware-profiles.md. Example::
       threads: 1
       date: '2026-12-01T12:40:00+00:00'
       method: 'max(macs/(e_c*peak), bytes/(e_m*bw)) + overhead per op type; ...'
-      statistic: median           # how timed runs became one time: median | min (fastest run)
+      statistic: median           # how timed runs became one time: median | min (fastest run) | mean
       clock: wall                 # wall-clock time | cpu (process CPU time, one thread)
       dtype: fp32                 # the dtype the microbenchmarks ran and were costed at
       cost_model: default         # the cost model that costed them
@@ -116,7 +116,7 @@ class Calibration(_Strict):
     threads: int = Field(ge=1, le=4096)
     date: str
     method: str
-    statistic: Literal["median", "min"] = "median"
+    statistic: Literal["median", "min", "mean"] = "median"
     clock: Literal["wall", "cpu"] = "wall"
     dtype: str
     cost_model: str = "default"

@@ -28,6 +28,17 @@ from roofsweep.measure.timing import noise_warning, statistic_of
 Progress = Callable[[str, float, float], None]
 
 
+#: Bytes rewritten before each timed microbenchmark run (then the input read back): torch eager
+#: runs a model's layers with their weights cold and input hot, so its microbenchmarks are
+#: timed that way; onnxruntime's per-run session state is what such a flush evicts, which a
+#: model pays once per run, not per layer, so its microbenchmarks run warm.
+DEFAULT_FLUSH_BYTES = {"torch": 8 << 20, "onnxruntime": 0}
+
+
+def default_flush_bytes(runtime: str) -> int:
+    return DEFAULT_FLUSH_BYTES.get(runtime, 0)
+
+
 @dataclass
 class CalibrationRun:
     profile: object             # the input profile with ``calibration`` set
@@ -79,7 +90,7 @@ def measure_microbenchmarks(benches, tables, *, runtime: str = "torch", device: 
                 r = measure(mb.build(), mb.input_shape, layers=layers, label=mb.label, device=device,
                             repeats=repeats, warmup=warmup, max_repeats=max_repeats, max_seconds=max_seconds,
                             per_layer=ort, per_layer_repeats=3, threads=threads, clock=clock,
-                            **({"flush_cache_bytes": flush_cache_bytes} if flush_cache_bytes and not ort else {}))
+                            flush_cache_bytes=flush_cache_bytes)
             except RoofsweepError as exc:
                 skipped[mb.label] = str(exc)
                 continue

@@ -188,11 +188,17 @@ def _time_forward(model, x, dev, warmup: int, repeats: int, max_repeats: int, ma
             progress(f"{label}: {'warm-up' if i <= warmup else 'timing'}", i, total)
 
     before = None
-    if flush_cache_bytes > 0:  # rewrite a buffer larger than the per-core caches before each run
+    if flush_cache_bytes > 0:
+        # rewrite a buffer larger than the per-core caches, then read the input back: the
+        # layer's weights are cold and its input hot, as in a model (the previous layer has
+        # just written it)
         import torch
 
         buf = torch.zeros(int(flush_cache_bytes) // 4)
-        before = lambda: buf.add_(1.0)  # noqa: E731
+
+        def before():
+            buf.add_(1.0)
+            x.sum()
     return timed_runs(lambda: model(x), warmup=warmup, before=before, min_repeats=repeats, max_repeats=max_repeats,
                       max_seconds=max_seconds, sync=lambda: sync(dev), on_run=on_run,
                       clock=clock or CLOCKS["wall"])
