@@ -258,5 +258,12 @@ def _csv_column(col: pd.Series) -> list[str]:
             return [_csv_field(v) for v in values]
         return values
     if col.dtype.kind == "f":
+        arr = col.to_numpy()
+        uniq, inv = np.unique(arr, return_inverse=True)
+        if len(uniq) <= len(arr) // 4:  # few distinct values (multipliers, shares): format each once
+            text = [repr(float(u)) for u in uniq]
+            return [text[i] for i in inv.tolist()]
+        if np.isfinite(arr).all() and (np.abs(arr) < 2**53).all() and (arr == np.round(arr)).all():
+            return [f"{v}.0" for v in arr.astype(np.int64).tolist()]  # integer-valued (bytes): same text as repr
         return [repr(v) for v in values]  # shortest repr that reads back to the same double
     return [str(v) for v in values]
