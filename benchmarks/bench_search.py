@@ -10,7 +10,7 @@ configs/space-mnv4-conv.yaml ...``) and reports its wall time and peak resident 
 2. how cost grows with candidates (10^4, 10^5, 10^6 at 4 points) and with points
    (4, 16, 64 ridge points at 10^5 candidates), warm block cache;
 3. Dask scaling: ``--scheduler local:1`` vs ``local:2`` on a cold cache at 10^5 candidates
-   (block tracing runs on the workers) and warm at 10^6 (evaluation only), interleaved.
+   (block tracing runs on the workers) and warm at 10^6 (evaluation only).
 
 Target (issue 12): 10^6 x 4 in <= 60 s end to end, peak memory < 4 GB. ``--quick`` divides
 every candidate count by 10. The machine is shared: run it when it is quiet, or say it was not.
@@ -76,7 +76,7 @@ def main() -> None:
         print("points", res["points"], flush=True)
         if not a.skip_dask:
             pairs = []
-            for workers in ("local:1", "local:2", "local:1", "local:2"):  # interleaved
+            for workers in ("local:1", "local:2"):
                 with tempfile.TemporaryDirectory() as c2:
                     pairs.append(run(100_000 // k, "0,5,50,500", c2, "--scheduler", workers))
             res["dask_cold_1e5"] = pairs

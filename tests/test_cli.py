@@ -356,10 +356,10 @@ def test_config_that_is_not_a_regular_file_does_not_hang(tmp_path):
 def test_shipped_configs_load():
     from roofsweep.config import load_experiment
 
-    for cfg in sorted((ROOT / "configs").glob("*.yaml")):
-        if cfg.name.startswith("space-"):  # a search space (`roofsweep search`), not an experiment
-            from roofsweep.search.space import load_space
+    from roofsweep.search.space import load_space
 
+    for cfg in sorted((ROOT / "configs").glob("*.yaml")):
+        if cfg.name.startswith("space-"):  # a search space (roofsweep search), not an experiment
             assert load_space(cfg).size > 1
             continue
         exp = load_experiment(cfg)

@@ -11,6 +11,7 @@ Deriving configurations is torch-free; building and tracing import torch lazily.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -84,11 +85,9 @@ class Plan:
 
     def config_ids(self, digits: np.ndarray) -> np.ndarray:
         """(N, positions) config IDs of candidates given as (N, axes) digits."""
-        out = np.empty((len(digits), len(self.positions)), dtype=np.int64)
-        for p, pos in enumerate(self.positions):
-            code = digits[:, pos.axes] @ pos.mults if pos.axes else np.zeros(len(digits), dtype=np.int64)
-            out[:, p] = pos.table[code]
-        return out
+        from roofsweep.search.vector import lookup
+
+        return lookup([(np.asarray(p.axes, dtype=np.int64), p.mults, p.table) for p in self.positions], digits)
 
 
 def _odd(k: int, what: str, where: str, zero_ok: bool) -> None:
@@ -264,6 +263,12 @@ class BlockTrace:
         return pd.DataFrame(self.columns).astype(LAYER_COLUMNS)
 
 
+@functools.lru_cache(maxsize=1)
+def _own_fingerprint() -> str:
+    """This file builds the blocks: editing it invalidates cached block traces."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
 def _block_cache_path(cfg: BlockConfig) -> Path | None:
     from roofsweep import __version__
     from roofsweep.trace.cache import TRACE_FORMAT, cache_dir, code_fingerprint
@@ -271,7 +276,7 @@ def _block_cache_path(cfg: BlockConfig) -> Path | None:
     d = cache_dir()
     if d is None:
         return None
-    key = f"{__version__}|{TRACE_FORMAT}|{code_fingerprint()}|block|{cfg.key()}"
+    key = f"{__version__}|{TRACE_FORMAT}|{code_fingerprint()}|{_own_fingerprint()}|block|{cfg.key()}"
     return d / "blocks" / f"{cfg.kind}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
 
 
@@ -335,27 +340,21 @@ def _trace_together(cfgs: list[BlockConfig]) -> list[BlockTrace]:
             for i, (cols, m) in enumerate(zip(per, mods))]
 
 
-def _together_class():
+def _Together(mods, shapes):
+    """An ``nn.Module`` running block ``b<i>`` on the first elements of its input viewed as
+    ``shapes[i]`` (built lazily: this module imports torch only to trace)."""
     from torch import nn
 
     class Together(nn.Module):
-        def __init__(self, mods, shapes):
-            super().__init__()
-            for i, m in enumerate(mods):
-                self.add_module(f"b{i}", m)
-            self.shapes = shapes
-
         def forward(self, x):
-            for i, shape in enumerate(self.shapes):
-                n = int(np.prod(shape))
-                getattr(self, f"b{i}")(x[:n].view(shape))
+            for i, shape in enumerate(shapes):
+                getattr(self, f"b{i}")(x[:int(np.prod(shape))].view(shape))
             return x
 
-    return Together
-
-
-def _Together(mods, shapes):
-    return _together_class()(mods, shapes)
+    t = Together()
+    for i, m in enumerate(mods):
+        t.add_module(f"b{i}", m)
+    return t
 
 
 TOGETHER = 64  # configurations traced per pass
@@ -369,7 +368,7 @@ def used_configs(plan: Plan, digits: np.ndarray, chunk: int = 200_000) -> np.nda
     only a few of a space's blocks traced)."""
     seen = np.zeros(len(plan.configs), dtype=bool)
     for c0 in range(0, len(digits), chunk):
-        seen[plan.config_ids(np.asarray(digits[c0:c0 + chunk], dtype=np.int64)).ravel()] = True
+        seen[plan.config_ids(digits[c0:c0 + chunk]).ravel()] = True
     return np.flatnonzero(seen)
 
 

@@ -114,9 +114,14 @@ def build_tables(plan, traces, cm: CostModel, dtypes: list[str], peaks: np.ndarr
 
 def config_ids(tables: Tables, digits: np.ndarray) -> np.ndarray:
     """(N, positions) configuration index of every block of every candidate."""
-    out = np.empty((len(digits), len(tables.positions)), dtype=np.intp, order="F")
+    return lookup(tables.positions, digits)
+
+
+def lookup(positions, digits: np.ndarray) -> np.ndarray:
+    """Configuration IDs from digits through each position's (axes, mults, table)."""
+    out = np.empty((len(digits), len(positions)), dtype=np.intp, order="F")
     code = np.empty(len(digits), dtype=np.intp)
-    for p, (axes, mults, table) in enumerate(tables.positions):
+    for p, (axes, mults, table) in enumerate(positions):
         code[:] = 0
         for k, a in enumerate(axes):  # Horner over the position's axes: sum of digit x mult
             if k:
