@@ -80,6 +80,8 @@ def test_mobilenet_sized_file_equals_the_torch_trace():
     for col in ("macs", "weight_elems", "input_elems", "output_elems"):
         assert r.layers[col].tolist() == t.layers[col].tolist(), col
     assert list(r.layers["activation"]) == list(t.layers["activation"])
+    # a file is read, never run: no row is data-dependent (a NaN default would read as True)
+    assert list(r.layers["data_dependent"]) == list(t.layers["data_dependent"]) == [False] * len(t.layers)
 
 
 runner = CliRunner()

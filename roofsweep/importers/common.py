@@ -205,6 +205,7 @@ def _row(i: int, records: list[NodeRecord], member_ids: list[int], state: dict, 
         "modules": ",".join(modules),
         "weight_dtype": r.weight_dtype if r.weight_elems or state["weight_elems"] else None,
         "activation_dtype": r.activation_dtype,
+        "data_dependent": False,  # a model file is read, never run
     }
 
 
