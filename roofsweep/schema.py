@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from typing import NamedTuple
-
-from pydantic import ValidationError
-from pydantic_core import PydanticCustomError
+from typing import TYPE_CHECKING, NamedTuple
 
 from roofsweep.errors import did_you_mean, one_line, quote
 from roofsweep.units import DTYPE_BYTES, UnitError, parse_quantity
+
+if TYPE_CHECKING:  # pydantic is imported by the schemas that use it, not by every importer
+    from pydantic import ValidationError
+    from pydantic_core import PydanticCustomError
 
 MAX_TEXT_CHARS = 4_000  # notes, sources, titles: free text, but not a novel
 MAX_NAME_CHARS = 64  # profile names, labels
@@ -59,6 +60,8 @@ _UNIT_HINTS = {
 
 def fail(reason: str) -> PydanticCustomError:
     """The error a roofsweep field validator raises (``raise fail("must be > 0")``)."""
+    from pydantic_core import PydanticCustomError
+
     return PydanticCustomError("roofsweep", "{reason}", {"reason": reason})
 
 

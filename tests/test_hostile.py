@@ -331,3 +331,29 @@ def test_14_probe_checks_out_and_name_before_measuring(tmp_path, monkeypatch):
     assert "slug" in _cli_error("probe", "--quick", "--name", "Bad Name", "--out", str(tmp_path / "x.yaml"))
     assert os.path.exists("/dev/null") and not Path("/dev/null").is_file()
     assert json.dumps(sorted(os.listdir(tmp_path))) == "[]"
+
+
+def test_12_sigterm_between_the_two_renames_of_force_keeps_the_new_report(tmp_path):
+    target = tmp_path / "rep"
+    write_report(target, _report())
+    (target / "old.txt").write_text("old")
+    code = textwrap.dedent(f"""
+        import os, signal, sys
+        from roofsweep.cli import _terminate
+        from roofsweep.io import atomic
+        from roofsweep.report import bundle
+        from roofsweep.report.data import ReportData
+        signal.signal(signal.SIGTERM, _terminate)  # as the CLI does: SIGTERM unwinds
+        real = os.rename
+        def rename(a, b):
+            real(a, b)
+            if os.path.basename(str(b)).startswith(atomic.OLD_PREFIX):
+                os.kill(os.getpid(), signal.SIGTERM)  # right after the old report moved aside
+        atomic.os.rename = rename
+        bundle.write_report({str(target)!r}, ReportData(title='new', command='c', preset='paper'), force=True)
+    """)
+    r = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert r.returncode == 128 + signal.SIGTERM
+    assert (target / MARKER).is_file() and not (target / "old.txt").exists()  # the new report is in
+    write_report(tmp_path / "next", _report())  # and the next write clears what was left aside
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["next", "rep"]

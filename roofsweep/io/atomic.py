@@ -10,7 +10,7 @@
   (``.roofsweep-old-*``): the old report goes back if the new one never arrived, else it is
   deleted.
 
-The replace of ``--force`` is two renames (old aside, new in). SIGINT/SIGTERM are held back
+The replace of ``--force`` is two renames (old aside, new in). SIGINT/SIGTERM are deferred
 between them, and a journal file names the target before the first rename, so a crash at any
 point leaves either the old report or the new one at ``target`` after the next write.
 """
@@ -152,15 +152,26 @@ def _finish_replace(journal: Path) -> None:
 
 @contextlib.contextmanager
 def _signals_held():
-    """Hold SIGINT/SIGTERM back (POSIX, main thread) so a two-step rename is not cut between."""
-    can = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
-    held = {signal.SIGINT, signal.SIGTERM}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held) if can else None
+    """Defer SIGINT/SIGTERM until the block is done, so a two-step rename is never cut between.
+
+    Python runs signal handlers in the main thread whichever thread the OS picked, so the
+    handlers are swapped for one that records the signal; afterwards the old handlers are back
+    and each recorded signal is raised again. Off the main thread nothing can be swapped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is not None:  # None: a handler not installed from Python
+            old[sig] = signal.signal(sig, lambda signum, _frame: pending.append(signum))
     try:
         yield
     finally:
-        if can:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for sig in pending:
+            signal.raise_signal(sig)  # now, to the handler that was in place
 
 
 def free_name(target: Path, stamp: str) -> Path:
