@@ -122,6 +122,8 @@ def test_cli_compare_axes_and_figure(tmp_path):
     assert (out / "batch.png").stat().st_size > 10_000 and (out / "sweep-axes.csv").is_file()
     bad = run("compare", "mnv2", "--batch", "1,0", "--no-report")
     assert bad.exit_code == 1 and "error: --batch must be positive" in bad.output
+    shape = run("sweep", "-m", "mnv2", "--batch", "1,2", "--input-shape", "1x3x224x224", "--no-report")
+    assert shape.exit_code == 1 and "--input-shape fixes one batch" in shape.output
 
 
 def test_plot_batch_marks_compute_bound_batch():

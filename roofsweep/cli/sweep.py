@@ -163,6 +163,10 @@ def sweep_cmd(
     from roofsweep.cli.axes import axes_mode, run_axes
 
     if axes_mode(batch, dtype, resolution):
+        if input_shape is not None:
+            from roofsweep.errors import ConfigError
+
+            raise ConfigError("--input-shape fixes one batch and resolution; with --batch/--dtype/--resolution lists give those instead")
         return run_axes([model], width, resolution, batch, dtype, hardware, ridge_points, rp_range, preset.value,
                         overrides, fmt, out, no_report, f"sweep-{model}", force)
     resolution, batch = _single(resolution, "--resolution"), _single(batch, "--batch")
