@@ -251,3 +251,25 @@ def test_tooltips_name_the_ridge_point_or_device():
     df = F.per_layer("mnv1", 50).assign(point="pixel6-cpu", peak_macs_per_s=50 * 40e9, bandwidth_bytes_per_s=40e9)
     svg = P.figure_to_svg(P.figure_rooflines(df, ["pixel6-cpu"]))
     assert ", at pixel6-cpu</title>" in svg
+
+
+def test_rendering_in_worker_processes_gives_the_same_svg(monkeypatch):
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform: figures are always drawn in-process")
+    tables = F.layer_tables(models=("mnv1", "mnv2"), rps=(5.0, 500.0))
+    figs = {f"f{k}": fig for k, fig in enumerate(P.layer_latency_figures(tables))}
+    figs["acc"] = P.figure_accuracy_vs_latency(F.sweep(models=["mnv1", "mnv2", "mnv4-conv-m"]), ["RP 5"])
+    seen = []
+    serial = P.render_figures(figs, workers=1)
+    parallel = P.render_figures(figs, workers=2, progress=lambda d, t: seen.append((d, t)))
+    assert list(parallel) == list(serial) and seen == [(1, 2), (2, 2)]
+    import re
+
+    def body(svg: str) -> str:  # less the time of writing and the clip / marker ids (differ per draw)
+        svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+        return re.sub(r"\b([pm])[0-9a-f]{8,}\b", r"\1", svg)
+
+    assert all(body(parallel[k].svg) == body(serial[k].svg) for k in figs)
+    assert all("<title>" in parallel[k].svg for k in figs)

@@ -5,10 +5,11 @@ the figure. So each figure is laid out and drawn once, to SVG, which the HTML pa
 ``figures/NAME.svg`` keeps; ``png=True`` draws it a second time to PNG with the layout frozen
 (constrained layout is not run twice).
 
-Where more than one CPU is free and there are several figures, they are drawn in forked worker
-processes (each inherits the built figures; only the SVG/PNG results travel back), in order of
-cost so the workers finish together. ``ROOFSWEEP_FIGURE_WORKERS`` sets the number of workers
-(``1``: draw in this process). Without ``fork`` (Windows, macOS spawn), figures are drawn here.
+``ROOFSWEEP_FIGURE_WORKERS=N`` (or ``workers=N``) draws them in N forked worker processes
+instead (each inherits the built figures; only the SVG/PNG results travel back), in order of
+cost. It is off by default: measured on the 2-core build machine under load, two workers took
+more wall time and ~15 % more CPU than one process (each worker warms matplotlib's text caches
+again), see docs/benchmarks.md. Without ``fork`` (Windows, macOS spawn) figures are drawn here.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def render_figures(figures: Mapping[str, Figure], *, png: bool = False, dpi: int
                    progress: Callable[[int, int], None] | None = None) -> dict[str, RenderedFigure]:
     """Every figure rendered (result in the given order); ``progress(done, total)`` is called
     after each one. ``salts`` maps a name to its SVG id salt (default: the name); ``workers``:
-    processes to draw in (default: ``ROOFSWEEP_FIGURE_WORKERS``, else the free CPUs, at most 4)."""
+    processes to draw in (default: ``ROOFSWEEP_FIGURE_WORKERS``, else 1: this process)."""
     names = list(figures)
     jobs = [(n, (salts or {}).get(n, n)) for n in names]
     n_workers = min(len(jobs), _workers(workers))
@@ -87,14 +88,10 @@ def _cost(fig: Figure) -> int:
 def _workers(asked: int | None) -> int:
     if asked is None:
         env = os.environ.get("ROOFSWEEP_FIGURE_WORKERS", "").strip()
-        if env.isdigit():
-            asked = int(env)
+        asked = int(env) if env.isdigit() else 1
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    if asked is not None:
-        return max(1, asked)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(4, cpus))
+    return max(1, asked)
 
 
 __all__ = ["RenderedFigure", "render_figure", "render_figures"]
