@@ -8,7 +8,8 @@ squeeze-excite blocks, token-wise linears), elementwise (residual add, SE gate m
 standalone activations), pooling (global average, max), attention (projections +
 ``scaled_dot_product_attention`` at several widths, head counts and sequence lengths), and
 ``other`` (layer norm, softmax after an activation x activation matmul), and a small op inside
-1-64 nested containers (the per-module-call cost of eager PyTorch).
+1-64 nested containers (the per-module-call cost of eager PyTorch), and chains of 2 and 6
+identical layers (so the per-layer cost separates from the per-run cost).
 
 A convolution is followed by BatchNorm and an activation, as in the models, so that the
 measured module and its LayerTable row (BN folded, activation fused) are what a model's row is.
@@ -52,6 +53,14 @@ def _linear(cin: int, cout: int, act: str):
 
     def build():
         return nn.Sequential(nn.Linear(cin, cout), _act(act))
+    return build
+
+
+def _chain(k: int, build_one):
+    from torch import nn
+
+    def build():
+        return nn.Sequential(*[build_one() for _ in range(k)])
     return build
 
 
@@ -180,6 +189,14 @@ def _specs() -> list[Microbench]:
         add(f"layernorm {n}x{c}", "other", _module("layernorm", c), (1, n, c))
     for h, n, d in [(4, 49, 32), (8, 196, 64), (2, 256, 32)]:
         add(f"matmul-softmax h{h} n{n} d{d}", "matmul", _module("matmul_softmax"), (1, h, n, d))
+    # chains of k identical layers: per-layer cost separates from per-run cost (one forward /
+    # session.run per chain, k layers)
+    for k in (2, 6):
+        add(f"chain{k} conv1x1 96->96 @28", "conv2d", _chain(k, _conv(96, 96, 1, 1, 1, "relu6")), (1, 96, 28, 28))
+        add(f"chain{k} dw3x3 144 @28", "dwconv2d", _chain(k, _conv(144, 144, 3, 1, 144, "relu6")), (1, 144, 28, 28))
+        add(f"chain{k} token-fc 196x192->192", "fc", _chain(k, _linear(192, 192, "none")), (1, 196, 192))
+        add(f"chain{k} layernorm 196x192", "other", _chain(k, _module("layernorm", 192)), (1, 196, 192))
+        add(f"chain{k} add 64 @28", "elementwise", _chain(k, _module("add")), (1, 64, 28, 28))
     # framework overhead: a small op wrapped in d nested containers (one module call each)
     for d in (1, 8, 32, 64):
         add(f"nested x{d}", "calls", _nested(d), (1, 8, 8, 8))
