@@ -212,6 +212,9 @@ def load_experiment(path: str | Path) -> Experiment:
     (line N)")`` for the first problem."""
     path = Path(path)
     data, lines = _read(path)
+    if "stages" in data and "models" not in data:  # the search-space format (roofsweep.search.space)
+        raise ConfigError(f"{path}: a search space, not an experiment config; "
+                          f"cost its candidates with `roofsweep search {path}`")
     try:
         doc = ConfigSchema.model_validate(data)
     except ValidationError as exc:

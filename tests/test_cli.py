@@ -353,6 +353,12 @@ def test_config_that_is_not_a_regular_file_does_not_hang(tmp_path):
     assert_one_line_error(run("run", "/dev/zero"), "/dev/zero", "not a regular file")
 
 
+def test_a_search_space_given_to_run_names_the_right_command():
+    r = run("run", str(ROOT / "configs" / "space-mnv4-conv.yaml"), "--no-report")
+    assert r.exit_code == 1
+    assert "a search space, not an experiment config" in r.stderr and "roofsweep search" in r.stderr
+
+
 def test_shipped_configs_load():
     from roofsweep.config import load_experiment
 

@@ -13,7 +13,8 @@ from roofsweep.cli.common import Format, console, emit, handle_errors, progress,
 
 MODEL_HELP = (
     "Zoo name (see `roofsweep models`; paper names like mnv2-1.5x work), torchvision:NAME, "
-    "timm:NAME or package.module:callable."
+    "timm:NAME, package.module:callable, a model file (net.onnx, net.tflite) or a search-space "
+    "candidate space:FILE#ID."
 )
 
 
