@@ -210,7 +210,7 @@ def analyze(
         results = list(models)
     else:
         results = load_models(resolve_models(models), use_cache=use_cache, progress=progress)
-    profiles = _profiles(hardware)
+    profiles = profiles_from(hardware)
     meta = _with_accuracy(model_meta(results), accuracy)
     costs = CostCache(tables(results))
     points = [profile_point(cm, p) for p in profiles]  # each profile read once, as numbers
@@ -259,7 +259,9 @@ def _sweeps(costs, cm: CostModel, rps: np.ndarray, curve: np.ndarray, points: li
     return rp_sweep, rp_curve, profile_sweep
 
 
-def _profiles(hardware) -> list[Any]:
+def profiles_from(hardware) -> list[Any]:
+    """Hardware profiles from names/paths/objects (None = every discovered profile); a profile
+    listed twice is a ``ConfigError``."""
     from roofsweep.hardware import get_profile, list_profiles
 
     if hardware is None:

@@ -119,7 +119,15 @@ def test_cli_compare_axes_and_figure(tmp_path):
     assert r.exit_code == 0, r.output
     df = pd.read_json(io.StringIO(r.stdout))
     assert set(df["model"]) == {"mnv2-0.5x", "mnv3-small-0.5x"} and set(df["batch"]) == {1, 8}
-    assert (out / "batch.png").stat().st_size > 10_000 and (out / "sweep-axes.csv").is_file()
+    assert (out / "batch.svg").stat().st_size > 10_000 and (out / "sweep-axes.csv").is_file()
+    # the file holds the rows printed (pandas' JSON reader rounds the last digit, hence approx)
+    assert pd.read_csv(out / "sweep-axes.csv")["latency_s"].tolist() == pytest.approx(df["latency_s"].tolist(), rel=1e-12)
+    assert (out / ".roofsweep-report").is_file()  # written like a report: --force may replace it
+    again = run("compare", "mnv2", "mnv3-small", "--width", "0.5", "--batch", "1,8", "--ridge-points", "5,500",
+                "--hardware", "pixel6-cpu", "-f", "json", "--out", str(out), "--force")
+    assert again.exit_code == 0, again.output
+    table = run("compare", "mnv2", "--batch", "1,8", "--ridge-points", "5", "--hardware", "pixel6-cpu")
+    assert table.exit_code == 0 and "compute-bound" in table.stdout and not (tmp_path / "roofsweep-reports").exists()
     bad = run("compare", "mnv2", "--batch", "1,0", "--no-report")
     assert bad.exit_code == 1 and "error: --batch must be positive" in bad.output
     shape = run("sweep", "-m", "mnv2", "--batch", "1,2", "--input-shape", "1x3x224x224", "--no-report")

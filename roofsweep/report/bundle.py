@@ -203,8 +203,34 @@ def write_report(out_dir: str | os.PathLike, report: ReportData, figures: Mappin
         raise
 
 
+def write_files(out_dir: str | os.PathLike, files: Mapping[str, str | bytes], force: bool = False,
+                what: str = "report") -> Path:
+    """A folder of ``files`` (name -> text or bytes) at ``out_dir``, written like a report: built
+    in a temporary folder carrying the marker and renamed into place (complete or absent), the
+    same ``--force`` and timestamped-sibling rules. Returns the folder written."""
+    target = check_writable(out_dir, what=what, force=force)
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = None
+    try:
+        atomic.clean_stale(parent)
+        tmp = atomic.temp_folder(parent)
+        for name, data in files.items():
+            if isinstance(data, bytes):
+                (tmp / name).write_bytes(data)
+            else:
+                (tmp / name).write_text(data, encoding="utf-8")
+        return _move_into_place(tmp, target, force)
+    except BaseException as exc:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {what} to '{target}': {exc.strerror or exc}") from None
+        raise
+
+
 def _move_into_place(tmp: Path, target: Path, force: bool) -> Path:
     return atomic.publish_folder(tmp, target, force, datetime.now().strftime("%Y%m%d-%H%M%S"))
 
 
-__all__ = ["write_report", "check_writable", "is_report", "TMP_PREFIX", "MARKER"]
+__all__ = ["write_report", "write_files", "check_writable", "is_report", "TMP_PREFIX", "MARKER"]
