@@ -33,7 +33,8 @@ from pathlib import Path
 
 from roofsweep.errors import MeasurementError
 from roofsweep.measure.attribution import ROOT, attribute
-from roofsweep.measure.latency import MeasureResult, _clock, _materialise, _one_line, fold_batchnorms
+from roofsweep.measure.latency import MeasureResult
+from roofsweep.measure.prepare import _clock, _materialise, _one_line, fold_batchnorms
 from roofsweep.measure.timing import statistic_of, timed_runs
 
 RUNTIME_UNATTRIBUTED = "<runtime>"
@@ -160,7 +161,7 @@ def measure_module_ort(module, example_input, *, layers=None, label: str = "mode
             sess = _session(ort, path, threads, device, None)
             total = warmup + max_repeats
             before = None
-            if flush_cache_bytes > 0:  # weights cold, input hot (see latency._time_forward)
+            if flush_cache_bytes > 0:  # weights cold, input hot (see prepare._time_forward)
                 buf = np.zeros(int(flush_cache_bytes) // 4, dtype=np.float32)
 
                 def before():
