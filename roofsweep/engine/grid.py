@@ -76,62 +76,72 @@ def ridge_point_grid(spec: str | float | Sequence[float]) -> np.ndarray:
     if isinstance(spec, (int, float, np.integer, np.floating)) and not isinstance(spec, bool):
         return np.array([_num(str(float(spec)), str(spec))])
     if not isinstance(spec, str):
-        if isinstance(spec, np.ndarray) or isinstance(spec, Sequence):
-            if len(spec) == 0:
-                raise ConfigError("ridge-point list is empty")
-            if len(spec) > MAX_GRID_POINTS:
-                raise ConfigError(f"too many ridge points ({len(spec)}); at most {MAX_GRID_POINTS}")
-            if isinstance(spec, np.ndarray) and spec.ndim != 1:
-                raise ConfigError(f"ridge points must be a flat list, got a {spec.ndim}-D array")
-            if not isinstance(spec, np.ndarray):
-                for i, v in enumerate(spec):  # nested lists, mappings...: name the item, not its text
-                    if isinstance(v, bool) or not isinstance(v, (int, float, str, np.integer, np.floating)):
-                        raise ConfigError(f"ridge-point list item {i} must be a number, got {type(v).__name__}")
-            try:
-                values = np.asarray(spec, dtype=np.float64).reshape(-1)
-            except (TypeError, ValueError, OverflowError):
-                values = np.array([_num(str(v), "the ridge-point list") for v in spec])
-            bad = ~np.isfinite(values) | (values < 0) | (values > MAX_RIDGE_POINT)
-            if bad.any():
-                v = values[bad][0]
-                _num(str(v), "the ridge-point list")  # raises the matching message
-            return np.unique(values + 0.0)  # -0.0 -> 0.0
-        raise ConfigError(f"ridge points must be a string, number or list, got {type(spec).__name__}")
+        return _sequence_grid(spec)
     text = spec.strip()
     if not text:
         raise ConfigError("ridge-point spec is empty; e.g. '0,5,50,500' or '0:500:5001'")
     if ":" in text:
-        parts = [p.strip() for p in text.split(":")]
-        if len(parts) not in (3, 4):
-            raise ConfigError(f"ridge-point range {quote(spec)} must be START:STOP:N or START:STOP:N:log")
-        start, stop = _num(parts[0], spec), _num(parts[1], spec)
-        try:
-            n = int(parts[2])
-        except ValueError:
-            raise ConfigError(f"N in ridge-point range {quote(spec)} must be an integer, got {quote(parts[2])}") from None
-        scale = parts[3].lower() if len(parts) == 4 else "linear"
-        if scale not in ("log", "lin", "linear"):
-            raise ConfigError(f"ridge-point range scale must be 'log' or 'linear', got {quote(parts[3])}")
-        if stop < start:
-            raise ConfigError(f"ridge-point range {quote(spec)} is inverted: START {start:g} > STOP {stop:g}")
-        if n > MAX_GRID_POINTS:
-            raise ConfigError(f"too many ridge points ({n}) in {quote(spec)}; at most {MAX_GRID_POINTS}")
-        if n < 1 or (n == 1 and start != stop):
-            raise ConfigError(f"ridge-point range {quote(spec)} needs N >= 2 points, got {n}")
-        if scale == "log":
-            if start <= 0:
-                raise ConfigError(f"log ridge-point range {quote(spec)} needs START > 0 (log of 0)")
-            grid = np.geomspace(start, stop, n)
-            grid[0], grid[-1] = start, stop
-        else:
-            grid = np.linspace(start, stop, n)
-        return np.unique(grid)
+        return _range_grid(text, spec)
     values = [_num(p.strip(), spec) for p in text.split(",") if p.strip()]
     if not values:
         raise ConfigError(f"ridge-point list {quote(spec)} holds no numbers")
     if len(values) > MAX_GRID_POINTS:
         raise ConfigError(f"too many ridge points ({len(values)}); at most {MAX_GRID_POINTS}")
     return np.unique(np.asarray(values, dtype=np.float64))
+
+
+def _sequence_grid(spec) -> np.ndarray:
+    """``ridge_point_grid`` of a Python sequence or 1-D array of numbers."""
+    if isinstance(spec, np.ndarray) or isinstance(spec, Sequence):
+        if len(spec) == 0:
+            raise ConfigError("ridge-point list is empty")
+        if len(spec) > MAX_GRID_POINTS:
+            raise ConfigError(f"too many ridge points ({len(spec)}); at most {MAX_GRID_POINTS}")
+        if isinstance(spec, np.ndarray) and spec.ndim != 1:
+            raise ConfigError(f"ridge points must be a flat list, got a {spec.ndim}-D array")
+        if not isinstance(spec, np.ndarray):
+            for i, v in enumerate(spec):  # nested lists, mappings...: name the item, not its text
+                if isinstance(v, bool) or not isinstance(v, (int, float, str, np.integer, np.floating)):
+                    raise ConfigError(f"ridge-point list item {i} must be a number, got {type(v).__name__}")
+        try:
+            values = np.asarray(spec, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError, OverflowError):
+            values = np.array([_num(str(v), "the ridge-point list") for v in spec])
+        bad = ~np.isfinite(values) | (values < 0) | (values > MAX_RIDGE_POINT)
+        if bad.any():
+            v = values[bad][0]
+            _num(str(v), "the ridge-point list")  # raises the matching message
+        return np.unique(values + 0.0)  # -0.0 -> 0.0
+    raise ConfigError(f"ridge points must be a string, number or list, got {type(spec).__name__}")
+
+
+def _range_grid(text: str, spec: str) -> np.ndarray:
+    """``ridge_point_grid`` of ``START:STOP:N`` or ``START:STOP:N:log`` (``text`` stripped)."""
+    parts = [p.strip() for p in text.split(":")]
+    if len(parts) not in (3, 4):
+        raise ConfigError(f"ridge-point range {quote(spec)} must be START:STOP:N or START:STOP:N:log")
+    start, stop = _num(parts[0], spec), _num(parts[1], spec)
+    try:
+        n = int(parts[2])
+    except ValueError:
+        raise ConfigError(f"N in ridge-point range {quote(spec)} must be an integer, got {quote(parts[2])}") from None
+    scale = parts[3].lower() if len(parts) == 4 else "linear"
+    if scale not in ("log", "lin", "linear"):
+        raise ConfigError(f"ridge-point range scale must be 'log' or 'linear', got {quote(parts[3])}")
+    if stop < start:
+        raise ConfigError(f"ridge-point range {quote(spec)} is inverted: START {start:g} > STOP {stop:g}")
+    if n > MAX_GRID_POINTS:
+        raise ConfigError(f"too many ridge points ({n}) in {quote(spec)}; at most {MAX_GRID_POINTS}")
+    if n < 1 or (n == 1 and start != stop):
+        raise ConfigError(f"ridge-point range {quote(spec)} needs N >= 2 points, got {n}")
+    if scale == "log":
+        if start <= 0:
+            raise ConfigError(f"log ridge-point range {quote(spec)} needs START > 0 (log of 0)")
+        grid = np.geomspace(start, stop, n)
+        grid[0], grid[-1] = start, stop
+    else:
+        grid = np.linspace(start, stop, n)
+    return np.unique(grid)
 
 
 def command_grid(spec: str | float | Sequence[float]) -> np.ndarray:

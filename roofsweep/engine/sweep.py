@@ -243,32 +243,13 @@ def sweep_profiles(
         raise ConfigError("no hardware profiles to sweep")
     costs = _costs(tables)
     labels = costs.labels
-    n = len(profiles)
     pts = [p if isinstance(p, ProfilePoint) else profile_point(cm, p, missing_dtype) for p in profiles]
     dtypes = [p.dtype for p in pts]
     caps = [p.onchip_bytes for p in pts]
     peak = np.array([p.peak_macs_per_s for p in pts])
     bw = np.array([p.bandwidth_bytes_per_s for p in pts])
-    res = {k: np.zeros((len(labels), n)) for k in ("latency_s", "mac_time_s", "mem_time_s", "memory_bound_fraction")}
-    tot_macs = np.zeros((len(labels), n))
-    tot_bytes = np.zeros((len(labels), n))
-    groups: dict[tuple[str, float], list[int]] = {}
-    for i, key in enumerate(zip(dtypes, caps)):
-        groups.setdefault(key, []).append(i)
     modes = [latency_mode(cm.latency, p, d) for p, d in zip(profiles, dtypes)]
-    for (dtype, cap), idx in groups.items():
-        costed = _Costed(costs.costed(cm, dtype, cap), labels)
-        bound = [i for i in idx if modes[i] == "bound"]
-        r = costed.evaluate(peak[bound], bw[bound])
-        for k in res:
-            res[k][:, bound] = r[k]
-        for i in (i for i in idx if modes[i] == "calibrated"):
-            r = calibrated_model_times(costed.costed, costed.starts, costed.counts, peak[i], bw[i],
-                                       calibration_of(profiles[i]))
-            for k in res:
-                res[k][:, [i]] = r[k]
-        tot_macs[:, idx] = costed.total_macs[:, None]
-        tot_bytes[:, idx] = costed.total_bytes[:, None]
+    res, tot_macs, tot_bytes = _evaluate_profiles(costs, cm, profiles, dtypes, caps, modes, peak, bw)
     points = {
         "point": np.array([p.name for p in profiles], dtype=object),
         "ridge_point": np.array([p.ridge_point for p in pts]),
@@ -283,6 +264,35 @@ def sweep_profiles(
     out["macs"] = tot_macs.reshape(-1)
     out["bytes"] = tot_bytes.reshape(-1)
     return out
+
+
+def _evaluate_profiles(costs: CostCache, cm: CostModel, profiles: list, dtypes: list[str], caps: list[float],
+                       modes: list[str], peak: np.ndarray, bw: np.ndarray):
+    """(results per column, total MACs, total bytes), each (models x profiles): profiles sharing
+    dtype and on-chip capacity are costed once and evaluated in one vectorised pass; the
+    calibrated ones (``modes``) by the calibrated latency model."""
+    labels = costs.labels
+    n = len(profiles)
+    res = {k: np.zeros((len(labels), n)) for k in ("latency_s", "mac_time_s", "mem_time_s", "memory_bound_fraction")}
+    tot_macs = np.zeros((len(labels), n))
+    tot_bytes = np.zeros((len(labels), n))
+    groups: dict[tuple[str, float], list[int]] = {}
+    for i, key in enumerate(zip(dtypes, caps)):
+        groups.setdefault(key, []).append(i)
+    for (dtype, cap), idx in groups.items():
+        costed = _Costed(costs.costed(cm, dtype, cap), labels)
+        bound = [i for i in idx if modes[i] == "bound"]
+        r = costed.evaluate(peak[bound], bw[bound])
+        for k in res:
+            res[k][:, bound] = r[k]
+        for i in (i for i in idx if modes[i] == "calibrated"):
+            r = calibrated_model_times(costed.costed, costed.starts, costed.counts, peak[i], bw[i],
+                                       calibration_of(profiles[i]))
+            for k in res:
+                res[k][:, [i]] = r[k]
+        tot_macs[:, idx] = costed.total_macs[:, None]
+        tot_bytes[:, idx] = costed.total_bytes[:, None]
+    return res, tot_macs, tot_bytes
 
 
 def per_layer_at(
