@@ -45,7 +45,7 @@ def analysis():
 
 def _count_costings(monkeypatch) -> list:
     import roofsweep.engine.costmodel as cm_mod
-    import roofsweep.engine.sweep as sweep_mod
+    import roofsweep.engine.points as points_mod
 
     calls: list = []
     real = cm_mod.apply_cost_model
@@ -54,7 +54,7 @@ def _count_costings(monkeypatch) -> list:
         calls.append(a[2] if len(a) > 2 else k.get("dtype"))
         return real(*a, **k)
 
-    monkeypatch.setattr(sweep_mod, "apply_cost_model", counted)
+    monkeypatch.setattr(points_mod, "apply_cost_model", counted)  # CostCache costs
     monkeypatch.setattr(cm_mod, "apply_cost_model", counted)
     return calls
 

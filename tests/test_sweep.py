@@ -325,11 +325,12 @@ def test_profile_point_reads_the_profile_once_into_numbers():
 
 
 def test_cost_cache_costs_each_dtype_once(monkeypatch):
+    import roofsweep.engine.points as points_mod
     from roofsweep.engine.sweep import CostCache
 
     calls = []
-    real = sweep_mod.apply_cost_model
-    monkeypatch.setattr(sweep_mod, "apply_cost_model", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    real = points_mod.apply_cost_model
+    monkeypatch.setattr(points_mod, "apply_cost_model", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
     t = {"m": table([PW, fc("fc", 64, 10)]), "n": table([PW])}
     cpu = StubProfile("cpu", {"int8": 1.6e12}, 51.2e9)
     gpu = StubProfile("gpu", {"fp16": 1e14}, 1e12, default_dtype="fp16")

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from roofsweep.engine.costmodel import CostModel, apply_cost_model, with_overrides
-from roofsweep.engine.sweep import _resolve_cost_model, sweep_profiles, sweep_ridge_points
+from roofsweep.engine.points import _resolve_cost_model
+from roofsweep.engine.sweep import sweep_profiles, sweep_ridge_points
 from roofsweep.errors import ConfigError
 from roofsweep.units import DTYPE_BYTES
 

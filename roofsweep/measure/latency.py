@@ -36,17 +36,25 @@ from __future__ import annotations
 
 import copy
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from roofsweep.errors import MeasurementError, RoofsweepError
 from roofsweep.measure.attribution import attribute
-from roofsweep.measure.hooks import hooked_self_times, sync
-from roofsweep.measure.timing import CLOCKS, STATISTICS, noise_warning, spread_of, statistic_of, timed_runs
+from roofsweep.measure.hooks import hooked_self_times
+from roofsweep.measure.prepare import (  # noqa: F401 - fold_batchnorms is public here too
+    Progress,
+    _clock,
+    _device,
+    _materialise,
+    _one_line,
+    _time_forward,
+    fold_batchnorms,
+)
+from roofsweep.measure.timing import STATISTICS, noise_warning, spread_of, statistic_of
 
-Progress = Callable[[str, float, float], None]
 MEMORY_FORMATS = ("channels_last", "contiguous")
 
 
@@ -98,112 +106,6 @@ class MeasureResult:
         }
 
 
-# ------------------------------------------------------------------------------ helpers
-def _device(device: str):
-    import torch
-
-    try:
-        dev = torch.device(device) if not isinstance(device, torch.device) else device
-    except (RuntimeError, TypeError):
-        raise MeasurementError(f"unsupported device '{device}'; valid: cpu, cuda") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise MeasurementError(f"device '{device}' asked for but CUDA is not available on this host; use --device cpu")
-    if dev.type not in ("cpu", "cuda"):
-        raise MeasurementError(f"unsupported device '{device}'; valid: cpu, cuda")
-    return dev
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
-
-
-def _materialise(module) -> None:
-    """Give a module built on the meta device real storage and fresh random parameters."""
-    import torch
-
-    if not any(t.is_meta for t in list(module.parameters()) + list(module.buffers())):
-        return
-    module.to_empty(device="cpu")
-    with torch.no_grad():
-        for m in module.modules():
-            if hasattr(m, "reset_parameters"):
-                m.reset_parameters()
-            elif hasattr(m, "reset_running_stats"):
-                m.reset_running_stats()
-
-
-def fold_batchnorms(module, layers: pd.DataFrame | None) -> list[str]:
-    """Fold each ``BatchNorm2d`` into the ``Conv2d`` that a LayerTable row fused it with.
-
-    ``torch.nn.utils.fusion.fuse_conv_bn_weights`` gives the conv ``w * g / sqrt(v + eps)`` and
-    bias ``(b - m) * g / sqrt(v + eps) + beta``; the BN module is replaced by ``nn.Identity`` (it stays in the module tree, so the row's ``modules``
-    still match). Returns the paths of the folded BN modules.
-    """
-    import torch
-    from torch import nn
-    from torch.nn.utils.fusion import fuse_conv_bn_weights
-
-    if layers is None or "modules" not in layers.columns:
-        return []
-    named = dict(module.named_modules())
-    folded: list[str] = []
-    for mods in layers["modules"]:
-        if not isinstance(mods, str):
-            continue
-        paths = [p.strip() for p in mods.split(",") if p.strip()]
-        for a, b in zip(paths, paths[1:]):
-            conv, bn = named.get(a), named.get(b)
-            if not (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)):
-                continue
-            if bn.num_features != conv.out_channels or not bn.track_running_stats:
-                continue
-            with torch.no_grad():
-                w, bias = fuse_conv_bn_weights(
-                    conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps,
-                    bn.weight if bn.affine else None, bn.bias if bn.affine else None)
-            conv.weight, conv.bias = w, bias
-            parent_path, _, leaf = b.rpartition(".")
-            parent = named[parent_path] if parent_path else module
-            setattr(parent, leaf, nn.Identity())
-            named[b] = getattr(parent, leaf)
-            folded.append(b)
-    return folded
-
-
-def _clock(clock: str, threads: int):
-    """The timing function of ``clock`` (``timing.CLOCKS``); CPU time only with one thread."""
-    if clock not in CLOCKS:
-        raise MeasurementError(f"unknown clock '{clock}'; valid: {', '.join(CLOCKS)}")
-    if clock == "cpu" and threads != 1:
-        raise MeasurementError(f"--clock cpu measures one thread's work; run with --threads 1 (got {threads} threads)")
-    return CLOCKS[clock]
-
-
-def _time_forward(model, x, dev, warmup: int, repeats: int, max_repeats: int, max_seconds: float,
-                  progress: Progress | None, label: str, total: float, clock=None, flush_cache_bytes: int = 0):
-    """Hook-free timing with warm-up and the stability rule of ``roofsweep.measure.timing``."""
-    def on_run(i: int, _n: int) -> None:
-        if progress:
-            progress(f"{label}: {'warm-up' if i <= warmup else 'timing'}", i, total)
-
-    before = None
-    if flush_cache_bytes > 0:
-        # rewrite a buffer larger than the per-core caches, then read the input back: the
-        # layer's weights are cold and its input hot, as in a model (the previous layer has
-        # just written it)
-        import torch
-
-        buf = torch.zeros(int(flush_cache_bytes) // 4)
-
-        def before():
-            buf.add_(1.0)
-            x.sum()
-    return timed_runs(lambda: model(x), warmup=warmup, before=before, min_repeats=repeats, max_repeats=max_repeats,
-                      max_seconds=max_seconds, sync=lambda: sync(dev), on_run=on_run,
-                      clock=clock or CLOCKS["wall"])
-
-
 # ------------------------------------------------------------------------------ public API
 def measure_module(
     module,
@@ -239,6 +141,80 @@ def measure_module(
     """
     import torch
 
+    max_repeats, per_layer_repeats, clock_fn, dev = _checked_options(
+        repeats, warmup, max_repeats, statistic, threads, clock, device, memory_format, per_layer_repeats)
+    model = module
+    if _copy and fold_bn and layers is not None:
+        model = copy.deepcopy(module)
+    _materialise(model)
+    folded = fold_batchnorms(model, layers) if fold_bn else []
+    model.eval()
+    hook_warmup = min(warmup, 2)  # the hooked run follows a warm model
+    total = warmup + max_repeats + (hook_warmup + per_layer_repeats if per_layer else 0)
+    flushed = bool(flush_denormal and torch.set_flush_denormal(True))
+    try:
+        x, memory_format, timing, module_self, hooked_total = _timed(
+            model, example_input, dev, memory_format, label, progress, total, clock_fn,
+            (warmup, repeats, max_repeats, max_seconds, flush_cache_bytes),
+            (per_layer, hook_warmup, per_layer_repeats))
+    finally:
+        if flushed:
+            torch.set_flush_denormal(False)
+    if progress:
+        progress(f"{label}: done", total, total)
+    meta = {
+        "folded_bn": folded,
+        "memory_format": memory_format,
+        "flush_denormal": flushed,
+        "per_layer_repeats": per_layer_repeats if per_layer else 0,
+        "torch_version": torch.__version__.split("+")[0],
+        "runtime": "torch",
+        "stable": timing.stable,
+        "statistic": statistic,
+        "clock": clock,
+    }
+    return _result(label, dev, timing, statistic, warmup, x, module_self, hooked_total,
+                   layers if per_layer else None, meta)
+
+
+def _result(label: str, dev, timing, statistic: str, warmup: int, x, module_self: dict[str, float],
+            hooked_total, layers: pd.DataFrame | None, meta: dict) -> MeasureResult:
+    """The ``MeasureResult`` of one measurement: per-layer rows attributed when ``layers`` is
+    given (per-layer runs only)."""
+    import torch
+
+    per_rows = None
+    unattributed: dict[str, float] = {}
+    unmatched: list[int] = []
+    if layers is not None:
+        att = attribute(layers, module_self)
+        per_rows = layers.copy()
+        per_rows["measured_s"] = att.measured_s.to_numpy()
+        unattributed, unmatched = att.unattributed_s, att.unmatched_rows
+    return MeasureResult(
+        model=label,
+        device=str(dev),
+        threads=torch.get_num_threads(),
+        latency_s=statistic_of(timing.samples_s, statistic),
+        latencies_s=list(timing.samples_s),
+        warmup=warmup,
+        repeats=len(timing.samples_s),
+        input_shape=tuple(x.shape),
+        module_self_s=module_self,
+        hooked_total_s=hooked_total,
+        layers=per_rows,
+        unattributed_s=unattributed,
+        unmatched_rows=unmatched,
+        meta=meta,
+    )
+
+
+def _checked_options(repeats, warmup, max_repeats, statistic, threads, clock, device, memory_format,
+                     per_layer_repeats):
+    """Validate ``measure_module``'s options (and set the thread count) before anything runs;
+    returns (max_repeats, per_layer_repeats, clock function, device)."""
+    import torch
+
     if repeats < 1 or warmup < 0:
         raise MeasurementError(f"repeats must be >= 1 and warmup >= 0, got {repeats} and {warmup}")
     max_repeats = repeats if max_repeats is None else max(int(max_repeats), repeats)
@@ -252,15 +228,20 @@ def measure_module(
         raise MeasurementError(f"unknown memory format '{memory_format}'; valid: {', '.join(MEMORY_FORMATS)}")
     if per_layer_repeats is None:
         per_layer_repeats = max(3, repeats // 2)
-    model = module
-    if _copy and fold_bn and layers is not None:
-        model = copy.deepcopy(module)
-    _materialise(model)
-    folded = fold_batchnorms(model, layers) if fold_bn else []
-    model.eval()
-    hook_warmup = min(warmup, 2)  # the hooked run follows a warm model
-    total = warmup + max_repeats + (hook_warmup + per_layer_repeats if per_layer else 0)
-    flushed = bool(flush_denormal and torch.set_flush_denormal(True))
+    return max_repeats, per_layer_repeats, clock_fn, dev
+
+
+def _timed(model, example_input, dev, memory_format: str, label: str, progress, total: float, clock_fn,
+           whole: tuple, hooked: tuple):
+    """Move model and input to ``dev`` (and NHWC), then the hook-free timed runs and, when
+    asked, the hooked per-module run. ``whole``: (warmup, repeats, max_repeats, max_seconds,
+    flush_cache_bytes); ``hooked``: (per_layer, hook_warmup, per_layer_repeats). Returns
+    (input, memory format used, timing, module self times, hooked total). A model that cannot
+    run is a one-line ``MeasurementError``."""
+    import torch
+
+    warmup, repeats, max_repeats, max_seconds, flush_cache_bytes = whole
+    per_layer, hook_warmup, per_layer_repeats = hooked
     try:
         if isinstance(example_input, torch.Tensor):
             x = example_input
@@ -287,46 +268,7 @@ def measure_module(
         raise
     except (RuntimeError, ValueError, TypeError, NotImplementedError, AssertionError, MemoryError) as exc:
         raise MeasurementError(f"{label} cannot run on {dev}: {_one_line(exc)}") from exc
-    finally:
-        if flushed:
-            torch.set_flush_denormal(False)
-    if progress:
-        progress(f"{label}: done", total, total)
-
-    per_rows = None
-    unattributed: dict[str, float] = {}
-    unmatched: list[int] = []
-    if per_layer and layers is not None:
-        att = attribute(layers, module_self)
-        per_rows = layers.copy()
-        per_rows["measured_s"] = att.measured_s.to_numpy()
-        unattributed, unmatched = att.unattributed_s, att.unmatched_rows
-    return MeasureResult(
-        model=label,
-        device=str(dev),
-        threads=torch.get_num_threads(),
-        latency_s=statistic_of(timing.samples_s, statistic),
-        latencies_s=list(timing.samples_s),
-        warmup=warmup,
-        repeats=len(timing.samples_s),
-        input_shape=tuple(x.shape),
-        module_self_s=module_self,
-        hooked_total_s=hooked_total,
-        layers=per_rows,
-        unattributed_s=unattributed,
-        unmatched_rows=unmatched,
-        meta={
-            "folded_bn": folded,
-            "memory_format": memory_format,
-            "flush_denormal": flushed,
-            "per_layer_repeats": per_layer_repeats if per_layer else 0,
-            "torch_version": torch.__version__.split("+")[0],
-            "runtime": "torch",
-            "stable": timing.stable,
-            "statistic": statistic,
-            "clock": clock,
-        },
-    )
+    return x, memory_format, timing, module_self, hooked_total
 
 
 def measure_model(

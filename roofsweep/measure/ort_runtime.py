@@ -33,7 +33,8 @@ from pathlib import Path
 
 from roofsweep.errors import MeasurementError
 from roofsweep.measure.attribution import ROOT, attribute
-from roofsweep.measure.latency import MeasureResult, _clock, _materialise, _one_line, fold_batchnorms
+from roofsweep.measure.latency import MeasureResult
+from roofsweep.measure.prepare import _clock, _materialise, _one_line, fold_batchnorms
 from roofsweep.measure.timing import statistic_of, timed_runs
 
 RUNTIME_UNATTRIBUTED = "<runtime>"
@@ -125,6 +126,24 @@ def _session(ort, path: Path, threads: int, device: str, profile_prefix: str | N
     return ort.InferenceSession(str(path), so, providers=[provider])
 
 
+def _profiled_self_times(psess, feed: dict, per_layer_repeats: int, modules: set[str],
+                         whole_s: float) -> tuple[dict[str, float], float]:
+    """Per-module self times from onnxruntime's profiler over ``per_layer_repeats`` runs (after
+    one warm-up run), rescaled so they sum to ``whole_s``; returns (times, the scale)."""
+    for _ in range(per_layer_repeats + 1):
+        psess.run(None, feed)
+    events = json.loads(Path(psess.end_profiling()).read_text())
+    # the first run is a warm-up: drop its node events
+    node_events = [e for e in events if e.get("cat") == "Node"]
+    per_run = len(node_events) // (per_layer_repeats + 1) if node_events else 0
+    module_self = profile_node_times(node_events[per_run:], modules, per_layer_repeats)
+    # the profiler's clock is wall time: rescale to the whole-model figure, so the
+    # per-layer times are shares of the latency measured with the chosen clock
+    profiled = sum(module_self.values())
+    profile_scale = whole_s / profiled if profiled > 0 else 1.0
+    return {k: v * profile_scale for k, v in module_self.items()}, profile_scale
+
+
 def measure_module_ort(module, example_input, *, layers=None, label: str = "model", device: str = "cpu",
                        repeats: int = 20, warmup: int = 5, per_layer: bool = True,
                        per_layer_repeats: int | None = None, fold_bn: bool = True, threads: int = 1,
@@ -160,7 +179,7 @@ def measure_module_ort(module, example_input, *, layers=None, label: str = "mode
             sess = _session(ort, path, threads, device, None)
             total = warmup + max_repeats
             before = None
-            if flush_cache_bytes > 0:  # weights cold, input hot (see latency._time_forward)
+            if flush_cache_bytes > 0:  # weights cold, input hot (see prepare._time_forward)
                 buf = np.zeros(int(flush_cache_bytes) // 4, dtype=np.float32)
 
                 def before():
@@ -172,19 +191,9 @@ def measure_module_ort(module, example_input, *, layers=None, label: str = "mode
             module_self: dict[str, float] = {}
             profile_scale = None
             if per_layer:
-                psess = _session(ort, path, threads, device, os.path.join(tmp, "profile"))
-                for _ in range(per_layer_repeats + 1):
-                    psess.run(None, feed)
-                events = json.loads(Path(psess.end_profiling()).read_text())
-                # the first run is a warm-up: drop its node events
-                node_events = [e for e in events if e.get("cat") == "Node"]
-                per_run = len(node_events) // (per_layer_repeats + 1) if node_events else 0
-                module_self = profile_node_times(node_events[per_run:], modules, per_layer_repeats)
-                # the profiler's clock is wall time: rescale to the whole-model figure, so the
-                # per-layer times are shares of the latency measured with the chosen clock
-                profiled = sum(module_self.values())
-                profile_scale = statistic_of(timing.samples_s, statistic) / profiled if profiled > 0 else 1.0
-                module_self = {k: v * profile_scale for k, v in module_self.items()}
+                module_self, profile_scale = _profiled_self_times(
+                    _session(ort, path, threads, device, os.path.join(tmp, "profile")), feed, per_layer_repeats,
+                    modules, statistic_of(timing.samples_s, statistic))
         except MeasurementError:
             raise
         except Exception as exc:  # onnxruntime raises its own exception types

@@ -261,10 +261,26 @@ def probe_host(
     ``quick`` uses GEMM sides 512/1024, 64 MiB arrays and 3 repeats (seconds, not minutes; the
     figures are lower bounds). fp32 is always measured: it is the profile's default dtype.
     """
-    import torch
-
     if repeats is None:
         repeats = 3 if quick else 5
+    sizes = _checked_options(repeats, warmup, name, gemm_sizes, quick)
+    order = ["fp32"] + [d for d in dict.fromkeys(dtypes) if d != "fp32"]
+    llc = last_level_cache_bytes()
+    stream_bytes, stream_note = _stream_size(stream_bytes, quick, llc)
+
+    total = len(order) * len(sizes) + 2
+    gemm_frames, peaks, best_size, skipped = _peaks(order, sizes, warmup, repeats, progress, total, min_fast_fraction)
+    done = len(order) * len(sizes)
+    stream = measure_stream(stream_bytes, warmup, repeats, progress, done, total)
+    done += 2
+    if progress:
+        progress("done", total, total)
+    return _probe_result(name, peaks, best_size, skipped, gemm_frames, stream, stream_note, sizes, llc,
+                         warmup, repeats, quick)
+
+
+def _checked_options(repeats: int, warmup: int, name: str | None, gemm_sizes, quick: bool) -> tuple:
+    """Validate ``probe_host``'s options before minutes of measuring; returns the GEMM sizes."""
     if repeats < 1 or warmup < 0:
         raise MeasurementError(f"repeats must be >= 1 and warmup >= 0, got {repeats} and {warmup}")
     if name is not None:  # checked before minutes of measuring, not when the profile is written
@@ -277,9 +293,11 @@ def probe_host(
     sizes = tuple(gemm_sizes) if gemm_sizes else (QUICK_GEMM_SIZES if quick else DEFAULT_GEMM_SIZES)
     if any(int(s) < 16 for s in sizes):
         raise MeasurementError(f"GEMM sizes must be >= 16, got {list(sizes)}")
-    order = ["fp32"] + [d for d in dict.fromkeys(dtypes) if d != "fp32"]
+    return sizes
 
-    llc = last_level_cache_bytes()
+
+def _stream_size(stream_bytes: int | None, quick: bool, llc) -> tuple[int, str]:
+    """(STREAM array bytes, how they were chosen) - given, quick, or sized past the LLC."""
     if stream_bytes is None:
         if quick:
             stream_bytes, stream_note = QUICK_STREAM_BYTES, "64 MiB per array (quick mode; may sit partly in cache)"
@@ -291,8 +309,13 @@ def probe_host(
             stream_note += f" = {stream_bytes / llc:.2g}x the LLC"
     if stream_bytes < 4:
         raise MeasurementError(f"stream_bytes must be at least 4, got {stream_bytes}")
+    return stream_bytes, stream_note
 
-    total = len(order) * len(sizes) + 2
+
+def _peaks(order: list[str], sizes, warmup: int, repeats: int, progress, total: int, min_fast_fraction: float):
+    """GEMM every dtype in ``order`` (fp32 first): (GEMM frames, peak per listed dtype, best size
+    per listed dtype, skipped dtype -> reason). A dtype slower than ``min_fast_fraction`` of fp32
+    has no fast path and is skipped; fp32 failing is a ``MeasurementError``."""
     done = 0
     gemm_frames: list[pd.DataFrame] = []
     peaks: dict[str, float] = {}
@@ -317,14 +340,16 @@ def probe_host(
         best_size[dtype] = int(best["size"])
     if "fp32" not in peaks:
         raise MeasurementError(f"fp32 GEMM cannot run on this host: {skipped.get('fp32')}")
+    return gemm_frames, peaks, best_size, skipped
 
-    stream = measure_stream(stream_bytes, warmup, repeats, progress, done, total)
-    done += 2
-    if progress:
-        progress("done", total, total)
+
+def _probe_result(name, peaks, best_size, skipped, gemm_frames, stream: pd.DataFrame, stream_note: str,
+                  sizes, llc, warmup: int, repeats: int, quick: bool) -> ProbeResult:
+    """The ``ProbeResult``: the measured rates, a notes line and the ``measured`` provenance."""
+    import torch
+
     bw = float(stream["bytes_per_s"].max())
     best_kernel = str(stream.loc[stream["bytes_per_s"].idxmax(), "kernel"])
-
     threads = torch.get_num_threads()
     model = cpu_model()
     slug = hostname_slug()

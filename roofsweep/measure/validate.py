@@ -30,24 +30,15 @@ import pandas as pd
 
 from roofsweep.errors import MeasurementError
 from roofsweep.measure.attribution import attribute
+from roofsweep.measure.rpfit import (  # noqa: F401 - re-exported: validate is their public home too
+    DEFAULT_RP_GRID,
+    MIN_MODELS,
+    SPEARMAN_TIE,
+    RidgeFit,
+    fit_ridge_point,
+    predict_latency_grid,
+)
 from roofsweep.measure.stats import pearson, pearson_log, rankdata, spearman  # noqa: F401 (re-export)
-
-MIN_MODELS = 3
-DEFAULT_RP_GRID = np.geomspace(0.5, 2000.0, 241)  # 0.5 .. 2000 MAC/byte, ~67 points per decade
-SPEARMAN_TIE = 1e-12
-
-
-@dataclass
-class RidgeFit:
-    """Result of ``fit_ridge_point``."""
-
-    ridge_point: float         # MAC/byte maximising Spearman (tie-break Pearson-log)
-    spearman: float
-    pearson_log: float
-    scale: float               # median(measured / predicted) at ridge_point
-    bandwidth_bytes_per_s: float
-    best_range: tuple[float, float]  # lowest and highest grid RP reaching the max Spearman
-    sweep: pd.DataFrame        # ridge_point, spearman, pearson_log, scale
 
 
 @dataclass
@@ -125,69 +116,6 @@ def _json_safe(v):
     if isinstance(v, (float, np.floating)):
         return float(v) if math.isfinite(float(v)) else None
     return v
-
-
-# ------------------------------------------------------------------------------ the RP fit
-def predict_latency_grid(
-    costed_tables: Sequence[pd.DataFrame],
-    ridge_points: np.ndarray,
-    bandwidth_bytes_per_s: float,
-) -> np.ndarray:
-    """Roofline latency (s) of each model at each RP > 0 with the bandwidth fixed
-    (``peak = RP * bandwidth``): an array of shape (models, grid)."""
-    from roofsweep.engine.roofline import layer_times
-
-    rp = np.asarray(ridge_points, dtype=float)
-    if np.any(rp <= 0) or not math.isfinite(bandwidth_bytes_per_s) or bandwidth_bytes_per_s <= 0:
-        raise MeasurementError("ridge points must be > 0 and the bandwidth finite and > 0 for a ridge-point fit")
-    peaks = rp * bandwidth_bytes_per_s
-    out = np.empty((len(costed_tables), len(rp)))
-    for j, t in enumerate(costed_tables):
-        macs = t["macs"].to_numpy(dtype=float)[:, None]
-        nbytes = t["bytes"].to_numpy(dtype=float)[:, None]
-        _, _, time_s, _ = layer_times(macs, nbytes, peaks[None, :], bandwidth_bytes_per_s)
-        out[j] = time_s.sum(axis=0)
-    return out
-
-
-def fit_ridge_point(
-    costed_tables: Sequence[pd.DataFrame],
-    measured_s: Sequence[float],
-    bandwidth_bytes_per_s: float,
-    grid: Sequence[float] | np.ndarray | None = None,
-) -> RidgeFit:
-    """The paper's Table 16 fit: the RP whose roofline ranks the models most like the measurement.
-
-    ``costed_tables``: one costed LayerTable per model (``macs`` and ``bytes`` columns).
-    Ranking is invariant to the bandwidth (scaling all latencies), so only RP matters for r_s;
-    the bandwidth sets the absolute predictions behind ``scale``.
-    """
-    measured = np.asarray(measured_s, dtype=float)
-    if len(costed_tables) != len(measured):
-        raise MeasurementError(f"{len(costed_tables)} models but {len(measured)} measurements")
-    if len(measured) < MIN_MODELS:
-        raise MeasurementError(f"a ridge-point fit needs at least {MIN_MODELS} models, got {len(measured)}")
-    rp = np.asarray(DEFAULT_RP_GRID if grid is None else grid, dtype=float)
-    if rp.ndim != 1 or len(rp) == 0:
-        raise MeasurementError("the ridge-point grid must be a non-empty list of numbers")
-    pred = predict_latency_grid(costed_tables, rp, bandwidth_bytes_per_s)
-    rs = np.array([spearman(pred[:, g], measured) for g in range(len(rp))])
-    rl = np.array([pearson_log(pred[:, g], measured) for g in range(len(rp))])
-    scale = np.median(measured[:, None] / pred, axis=0)
-    rs_key = np.where(np.isnan(rs), -np.inf, rs)
-    rl_key = np.where(np.isnan(rl), -np.inf, rl)
-    best_rs = rs_key.max()
-    tied = np.flatnonzero(rs_key >= best_rs - SPEARMAN_TIE)
-    g = int(tied[np.argmax(rl_key[tied])])  # argmax: the first (lowest RP) of equal Pearson-logs
-    return RidgeFit(
-        ridge_point=float(rp[g]),
-        spearman=float(rs[g]),
-        pearson_log=float(rl[g]),
-        scale=float(scale[g]),
-        bandwidth_bytes_per_s=float(bandwidth_bytes_per_s),
-        best_range=(float(rp[tied].min()), float(rp[tied].max())),
-        sweep=pd.DataFrame({"ridge_point": rp, "spearman": rs, "pearson_log": rl, "scale": scale}),
-    )
 
 
 # ------------------------------------------------------------------------------ validate
@@ -278,10 +206,7 @@ def validate(
     either a mapping keyed by model label or a sequence in the order of ``models``.
     Raises ``MeasurementError`` for fewer than 3 models or a missing measurement.
     """
-    from roofsweep.engine.calibrated import calibrated_table_times, calibration_of, latency_mode, model_overhead_s
-    from roofsweep.engine.costmodel import apply_cost_model, get_preset
-    from roofsweep.engine.roofline import roofline
-    from roofsweep.measure.accuracy import predictor_summary
+    from roofsweep.engine.costmodel import get_preset
 
     cm = get_preset(cost_model) if isinstance(cost_model, str) else cost_model
     models = list(models)
@@ -293,67 +218,20 @@ def validate(
     dt = validation_dtype(profile, cm, dtype)
     peak = profile.peak(dt)
     bw = float(profile.bandwidth_bytes_per_s)
-    notes: list[str] = []
-    fit_bw = bw if math.isfinite(bw) else float(cm.sweep_bandwidth_bytes_per_s)
-    latency_is = latency_mode(cm.latency, profile, dt) if math.isfinite(bw) else "bound"
-    cal = calibration_of(profile) if latency_is == "calibrated" else None
-    if cal is not None and cal.cost_model != cm.name:
-        notes.append(f"calibration was fitted under cost model '{cal.cost_model}', validated under '{cm.name}'")
-    if not math.isfinite(bw):
-        notes.append(f"profile bandwidth is infinite; the ridge-point fit holds {fit_bw:.3g} B/s")
+    fit_bw, latency_is, cal, notes = _setting(cm, profile, dt, bw)
 
     model_rows, layer_frames, costed_tables, lat = [], [], [], []
     for pos, item in enumerate(models):
         label, layers = _layer_table(item)
         m = _measurement(measured, label, pos)
         measured_s = _latency(m)
-        costed = apply_cost_model(layers, cm, dt, onchip_bytes=getattr(profile, "onchip_bytes", None))
-        per = roofline(costed, peak, bw)
-        if cal is not None:
-            per["cal_s"] = calibrated_table_times(costed, peak, bw, cal)[2]
+        costed, per = _predicted(layers, cm, dt, profile, peak, bw, cal)
         costed_tables.append(costed)
         lat.append(measured_s)
-        predicted_s = float(per["time_s"].sum())
-        mem = float(per.loc[per["bound"] == "memory", "time_s"].sum())
-        model_rows.append({
-            "model": label,
-            "macs": int(layers["macs"].sum()),
-            "bytes": float(costed["bytes"].sum()),
-            "predicted_s": predicted_s,
-            "measured_s": measured_s,
-            "ratio": measured_s / predicted_s if predicted_s > 0 else math.nan,
-            "memory_bound_fraction": mem / predicted_s if predicted_s > 0 else 0.0,
-            **({"calibrated_s": float(per["cal_s"].sum()) + model_overhead_s(cal, layers["modules"])}
-               if cal is not None else {}),
-        })
+        model_rows.append(_model_row(label, layers, costed, per, measured_s, cal))
         self_s = getattr(m, "module_self_s", None)
         if self_s:
-            layers_r = layers.reset_index(drop=True)
-            rows = _per_row(layers_r, per)
-            att = attribute(layers_r, self_s, weights=rows["predicted_s"].to_numpy())
-            ld = pd.DataFrame({
-                "model": label,
-                "index": layers_r["index"].to_numpy(),
-                "name": layers_r["name"].to_numpy(),
-                "op_type": layers_r["op_type"].to_numpy(),
-                "macs": layers_r["macs"].to_numpy(),
-                "bytes": rows["bytes"].to_numpy(),
-                "bound": rows["bound"].to_numpy(),
-                "predicted_s": rows["predicted_s"].to_numpy(),
-                "measured_s": att.measured_s.to_numpy(),
-                **({"calibrated_s": rows["calibrated_s"].to_numpy()} if cal is not None else {}),
-            })
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ld["ratio"] = np.where(ld["predicted_s"] > 0, ld["measured_s"] / ld["predicted_s"], np.nan)
-            layer_frames.append(ld)
-            unatt = sum(att.unattributed_s.values())
-            if unatt > 0:
-                layer_frames.append(pd.DataFrame([{
-                    "model": label, "index": -1, "name": "(unattributed)", "op_type": "unattributed",
-                    "macs": 0, "bytes": 0.0, "bound": "", "predicted_s": 0.0, "measured_s": unatt,
-                    "ratio": np.nan}]))
-            if att.unmatched_rows:
-                notes.append(f"{label}: {len(att.unmatched_rows)} LayerTable rows matched no measured module")
+            layer_frames.extend(_layer_rows(label, layers, per, self_s, cal, notes))
 
     models_df = pd.DataFrame(model_rows)
     for col, src in (("rank_macs", "macs"), ("rank_predicted", "predicted_s"), ("rank_measured", "measured_s")):
@@ -363,6 +241,97 @@ def validate(
     fit = fit_ridge_point(costed_tables, lat, fit_bw, rp_grid)
     models_df["fitted_rp_s"] = predict_latency_grid(costed_tables, [fit.ridge_point], fit_bw)[:, 0] * fit.scale
     models_df["latency_is"] = latency_is
+    return _result(profile, cm, dt, peak, bw, models_df, layers_df, fit, cal, latency_is, notes)
+
+
+def _setting(cm, profile, dt: str, bw: float):
+    """(bandwidth the RP fit holds, ``latency_is``, the calibration in use or None, notes)."""
+    from roofsweep.engine.calibrated import calibration_of, latency_mode
+
+    notes: list[str] = []
+    fit_bw = bw if math.isfinite(bw) else float(cm.sweep_bandwidth_bytes_per_s)
+    latency_is = latency_mode(cm.latency, profile, dt) if math.isfinite(bw) else "bound"
+    cal = calibration_of(profile) if latency_is == "calibrated" else None
+    if cal is not None and cal.cost_model != cm.name:
+        notes.append(f"calibration was fitted under cost model '{cal.cost_model}', validated under '{cm.name}'")
+    if not math.isfinite(bw):
+        notes.append(f"profile bandwidth is infinite; the ridge-point fit holds {fit_bw:.3g} B/s")
+    return fit_bw, latency_is, cal, notes
+
+
+def _predicted(layers: pd.DataFrame, cm, dt: str, profile, peak: float, bw: float, cal):
+    """(costed table, per-layer roofline rows - with ``cal_s`` when calibrated) of one model."""
+    from roofsweep.engine.calibrated import calibrated_table_times
+    from roofsweep.engine.costmodel import apply_cost_model
+    from roofsweep.engine.roofline import roofline
+
+    costed = apply_cost_model(layers, cm, dt, onchip_bytes=getattr(profile, "onchip_bytes", None))
+    per = roofline(costed, peak, bw)
+    if cal is not None:
+        per["cal_s"] = calibrated_table_times(costed, peak, bw, cal)[2]
+    return costed, per
+
+
+def _model_row(label: str, layers: pd.DataFrame, costed: pd.DataFrame, per: pd.DataFrame,
+               measured_s: float, cal) -> dict:
+    """One row of ``ValidationResult.models`` (before ranks and the fitted-RP prediction)."""
+    from roofsweep.engine.calibrated import model_overhead_s
+
+    predicted_s = float(per["time_s"].sum())
+    mem = float(per.loc[per["bound"] == "memory", "time_s"].sum())
+    return {
+        "model": label,
+        "macs": int(layers["macs"].sum()),
+        "bytes": float(costed["bytes"].sum()),
+        "predicted_s": predicted_s,
+        "measured_s": measured_s,
+        "ratio": measured_s / predicted_s if predicted_s > 0 else math.nan,
+        "memory_bound_fraction": mem / predicted_s if predicted_s > 0 else 0.0,
+        **({"calibrated_s": float(per["cal_s"].sum()) + model_overhead_s(cal, layers["modules"])}
+           if cal is not None else {}),
+    }
+
+
+def _layer_rows(label: str, layers: pd.DataFrame, per: pd.DataFrame, self_s: dict, cal,
+                notes: list[str]) -> list[pd.DataFrame]:
+    """Predicted vs measured time per LayerTable row of one model (module self times split in
+    proportion to predicted time), and an ``(unattributed)`` row for self time no row names;
+    a note is appended for rows that matched no measured module."""
+    layers_r = layers.reset_index(drop=True)
+    rows = _per_row(layers_r, per)
+    att = attribute(layers_r, self_s, weights=rows["predicted_s"].to_numpy())
+    ld = pd.DataFrame({
+        "model": label,
+        "index": layers_r["index"].to_numpy(),
+        "name": layers_r["name"].to_numpy(),
+        "op_type": layers_r["op_type"].to_numpy(),
+        "macs": layers_r["macs"].to_numpy(),
+        "bytes": rows["bytes"].to_numpy(),
+        "bound": rows["bound"].to_numpy(),
+        "predicted_s": rows["predicted_s"].to_numpy(),
+        "measured_s": att.measured_s.to_numpy(),
+        **({"calibrated_s": rows["calibrated_s"].to_numpy()} if cal is not None else {}),
+    })
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ld["ratio"] = np.where(ld["predicted_s"] > 0, ld["measured_s"] / ld["predicted_s"], np.nan)
+    frames = [ld]
+    unatt = sum(att.unattributed_s.values())
+    if unatt > 0:
+        frames.append(pd.DataFrame([{
+            "model": label, "index": -1, "name": "(unattributed)", "op_type": "unattributed",
+            "macs": 0, "bytes": 0.0, "bound": "", "predicted_s": 0.0, "measured_s": unatt,
+            "ratio": np.nan}]))
+    if att.unmatched_rows:
+        notes.append(f"{label}: {len(att.unmatched_rows)} LayerTable rows matched no measured module")
+    return frames
+
+
+def _result(profile, cm, dt: str, peak: float, bw: float, models_df: pd.DataFrame, layers_df: pd.DataFrame,
+            fit: RidgeFit, cal, latency_is: str, notes: list[str]) -> ValidationResult:
+    """The ``ValidationResult``: rank correlations of the roofline and of MACs, the accuracy
+    summary of every predictor (``measure.accuracy``) and the per-op-type table."""
+    from roofsweep.measure.accuracy import predictor_summary
+
     predictors, pnotes = predictor_summary(models_df, cal, models_df["fitted_rp_s"], fit.ridge_point)
     notes.extend(pnotes)
     return ValidationResult(

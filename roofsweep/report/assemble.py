@@ -122,73 +122,26 @@ def _layer_figures(analysis, models: list[str], layer_points: list[str], titles:
 
 def build_report(analysis, command: str, title: str | None = None,
                  chosen_profiles: bool = False) -> tuple[ReportData, dict[str, Figure]]:
+    """The ``ReportData`` and figures of one analysis, figures in report order: latency vs ridge
+    point, accuracy vs latency (ridge points, then profiles), per-layer latency, time by op
+    type, one roofline per model shown."""
     models = [m.label for m in analysis.models]
     sweep = analysis.rows
     figures: dict[str, Figure] = {}
     captions: dict[str, str] = {}
-
-    fig, ax = F.new_figure((9.5, 5.2))
-    curve = pd.concat([analysis.rp_curve[analysis.rp_curve["ridge_point"] > 0], analysis.profile_sweep],
-                      ignore_index=True)
-    F.plot_latency_vs_ridge_point(ax, curve, analysis.profiles or None)
-    figures["latency_vs_ridge_point"] = fig
-    held = held_text(analysis.rp_curve[analysis.rp_curve["ridge_point"] > 0], " ") or " "
-    captions["latency_vs_ridge_point"] = (
-        f"Lines: roofline latency of each model across the ridge-point sweep ({held.strip()}, the peak "
-        "scaling with the ridge point). Dotted verticals: the hardware profiles' ridge points; crosses: "
-        "each model on a profile (one marker shape per model) at that profile's own peak and bandwidth, "
-        "so a marker sits above or below its model's line by how the profile's bandwidth compares with the sweep's."
-        if len(analysis.profile_sweep) else
-        f"Roofline latency of each model across the ridge-point sweep ({held.strip()})."
-    ).replace(" ()", "")
-
-    has_top1 = sweep["top1"].notna().sum() >= 2
-    if len(models) > 1 and has_top1:
-        all_points = [p for p in dict.fromkeys(analysis.rp_sweep["point"])]
-        points = accuracy_points(analysis.rp_sweep)
-        figures["accuracy_vs_latency"] = F.figure_accuracy_vs_latency(analysis.rp_sweep, points)
-        captions["accuracy_vs_latency"] = "ImageNet top-1 vs roofline latency at each ridge point; Pareto frontier marked." + (
-            f" {len(points)} of the {len(all_points)} ridge points ({', '.join(points)}); every point is in the "
-            "tables." if len(points) < len(all_points) else "")
-        prof_points = distinct_profile_points(analysis)
-        if prof_points:
-            shown = spread_pick(prof_points, MAX_PROFILE_PANELS)
-            fig = F.figure_accuracy_vs_latency(analysis.profile_sweep, shown)
-            fig.suptitle("Roofline latency vs accuracy on hardware profiles")
-            figures["accuracy_vs_latency_profiles"] = fig
-            captions["accuracy_vs_latency_profiles"] = (
-                "The same on hardware profiles, each at its own peak and bandwidth, by ridge point"
-                + (f" ({len(shown)} of {len(prof_points)} profiles, spread across the ridge points; "
-                   "all are in the table below)." if len(shown) < len(prof_points) else ".")
-                + _duplicates_note(analysis, prof_points))
-
     pl = analysis.per_layer
     layer_points = [p for p in dict.fromkeys(pl.loc[pl["hardware"].fillna("") == "", "point"])]
     titles = {m.label: m.ref.display_name for m in analysis.models}
-    layer_figs, layer_caps = _layer_figures(analysis, models, layer_points, titles)
-    figures.update(layer_figs)
-    captions.update(layer_caps)
-
     frames = {(m, p): g for (m, p), g in pl.groupby(["model", "point"], sort=False)}
-    prof_points = distinct_profile_points(analysis)
-    op_points = layer_points + spread_pick(prof_points, MAX_OP_PANELS - len(layer_points))
-    shown_frames = {(m, p): frames[(m, p)] for p in op_points for m in models if (m, p) in frames}
-    rp_of = dict(zip(sweep["point"], sweep["ridge_point"]))
-    hw_points = set(analysis.profile_sweep["point"]) if len(analysis.profile_sweep) else set()
-    figures["time_by_op_type"] = F.figure_time_by_op_type(
-        shown_frames, share=True, labels=titles, points=op_points,
-        titles={p: F.point_title(p, rp_of.get(p), "hw" if p in hw_points else "") for p in op_points})
-    n_prof = len(op_points) - len(layer_points)
-    captions["time_by_op_type"] = "Share of roofline latency by op type, per model and point" + (
-        f" ({n_prof} of {len(prof_points)} hardware profiles, spread across the ridge points)."
-        if n_prof < len(prof_points) else ".")
-
-    rpoints = roofline_points(analysis, chosen_profiles)
-    for m in roofline_models(analysis, models):
-        rf = _rooflines(analysis, m, rpoints)
-        if rf is not None:
-            figures[f"roofline_{m}"] = rf
-            captions[f"roofline_{m}"] = f"Each layer of {m} on the roofline of each point (memory-only layers omitted)."
+    for figs, caps in (
+        _ridge_point_figure(analysis),
+        _accuracy_figures(analysis, models, sweep),
+        _layer_figures(analysis, models, layer_points, titles),
+        _op_type_figure(analysis, models, sweep, layer_points, titles, frames),
+        _roofline_figures(analysis, models, chosen_profiles),
+    ):
+        figures.update(figs)
+        captions.update(caps)
 
     summary = _summary(analysis)
     # Per-layer tables (HTML and layers/*.csv): every point for one model; for several models the
@@ -214,6 +167,82 @@ def build_report(analysis, command: str, title: str | None = None,
         same_as=dict(analysis.same_as),
     )
     return report, figures
+
+
+def _ridge_point_figure(analysis) -> tuple[dict[str, Figure], dict[str, str]]:
+    """Latency of every model across the ridge-point curve, with the profiles marked."""
+    fig, ax = F.new_figure((9.5, 5.2))
+    curve = pd.concat([analysis.rp_curve[analysis.rp_curve["ridge_point"] > 0], analysis.profile_sweep],
+                      ignore_index=True)
+    F.plot_latency_vs_ridge_point(ax, curve, analysis.profiles or None)
+    held = held_text(analysis.rp_curve[analysis.rp_curve["ridge_point"] > 0], " ") or " "
+    caption = (
+        f"Lines: roofline latency of each model across the ridge-point sweep ({held.strip()}, the peak "
+        "scaling with the ridge point). Dotted verticals: the hardware profiles' ridge points; crosses: "
+        "each model on a profile (one marker shape per model) at that profile's own peak and bandwidth, "
+        "so a marker sits above or below its model's line by how the profile's bandwidth compares with the sweep's."
+        if len(analysis.profile_sweep) else
+        f"Roofline latency of each model across the ridge-point sweep ({held.strip()})."
+    ).replace(" ()", "")
+    return {"latency_vs_ridge_point": fig}, {"latency_vs_ridge_point": caption}
+
+
+def _accuracy_figures(analysis, models: list[str], sweep: pd.DataFrame) -> tuple[dict[str, Figure], dict[str, str]]:
+    """Accuracy vs latency panels on ridge points and on distinct profiles (two or more models
+    with a top-1 needed)."""
+    figures: dict[str, Figure] = {}
+    captions: dict[str, str] = {}
+    if not (len(models) > 1 and sweep["top1"].notna().sum() >= 2):
+        return figures, captions
+    all_points = [p for p in dict.fromkeys(analysis.rp_sweep["point"])]
+    points = accuracy_points(analysis.rp_sweep)
+    figures["accuracy_vs_latency"] = F.figure_accuracy_vs_latency(analysis.rp_sweep, points)
+    captions["accuracy_vs_latency"] = "ImageNet top-1 vs roofline latency at each ridge point; Pareto frontier marked." + (
+        f" {len(points)} of the {len(all_points)} ridge points ({', '.join(points)}); every point is in the "
+        "tables." if len(points) < len(all_points) else "")
+    prof_points = distinct_profile_points(analysis)
+    if prof_points:
+        shown = spread_pick(prof_points, MAX_PROFILE_PANELS)
+        fig = F.figure_accuracy_vs_latency(analysis.profile_sweep, shown)
+        fig.suptitle("Roofline latency vs accuracy on hardware profiles")
+        figures["accuracy_vs_latency_profiles"] = fig
+        captions["accuracy_vs_latency_profiles"] = (
+            "The same on hardware profiles, each at its own peak and bandwidth, by ridge point"
+            + (f" ({len(shown)} of {len(prof_points)} profiles, spread across the ridge points; "
+               "all are in the table below)." if len(shown) < len(prof_points) else ".")
+            + _duplicates_note(analysis, prof_points))
+    return figures, captions
+
+
+def _op_type_figure(analysis, models: list[str], sweep: pd.DataFrame, layer_points: list[str],
+                    titles: dict[str, str], frames: dict) -> tuple[dict[str, Figure], dict[str, str]]:
+    """Share of latency by op type at the per-layer ridge points and a spread of profiles."""
+    prof_points = distinct_profile_points(analysis)
+    op_points = layer_points + spread_pick(prof_points, MAX_OP_PANELS - len(layer_points))
+    shown_frames = {(m, p): frames[(m, p)] for p in op_points for m in models if (m, p) in frames}
+    rp_of = dict(zip(sweep["point"], sweep["ridge_point"]))
+    hw_points = set(analysis.profile_sweep["point"]) if len(analysis.profile_sweep) else set()
+    fig = F.figure_time_by_op_type(
+        shown_frames, share=True, labels=titles, points=op_points,
+        titles={p: F.point_title(p, rp_of.get(p), "hw" if p in hw_points else "") for p in op_points})
+    n_prof = len(op_points) - len(layer_points)
+    caption = "Share of roofline latency by op type, per model and point" + (
+        f" ({n_prof} of {len(prof_points)} hardware profiles, spread across the ridge points)."
+        if n_prof < len(prof_points) else ".")
+    return {"time_by_op_type": fig}, {"time_by_op_type": caption}
+
+
+def _roofline_figures(analysis, models: list[str], chosen_profiles: bool) -> tuple[dict[str, Figure], dict[str, str]]:
+    """One roofline figure per model shown: its layers at each roofline point."""
+    figures: dict[str, Figure] = {}
+    captions: dict[str, str] = {}
+    rpoints = roofline_points(analysis, chosen_profiles)
+    for m in roofline_models(analysis, models):
+        rf = _rooflines(analysis, m, rpoints)
+        if rf is not None:
+            figures[f"roofline_{m}"] = rf
+            captions[f"roofline_{m}"] = f"Each layer of {m} on the roofline of each point (memory-only layers omitted)."
+    return figures, captions
 
 
 def explorer_data(analysis) -> dict:

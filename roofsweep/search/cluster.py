@@ -70,7 +70,7 @@ def client_for(address: str, timeout: float = CONNECT_TIMEOUT_S):
 
 
 def _trace_task(configs):
-    from roofsweep.search.blocks import _trace_together
+    from roofsweep.search.blocktrace import _trace_together
 
     return _trace_together(configs)
 
@@ -83,7 +83,7 @@ def _eval_task(tables, digits):
 
 def _traces(client, configs):
     """Every configuration's BlockTrace: cached ones read here, the rest traced on workers."""
-    from roofsweep.search.blocks import TOGETHER, _block_cache_path, _store, trace_blocks
+    from roofsweep.search.blocktrace import TOGETHER, _block_cache_path, _store, trace_blocks
 
     # read what the cache has (no tracing here: use_cache and an empty "todo" are checked below)
     have = [None] * len(configs)

@@ -64,7 +64,8 @@ def choose(space: Space, samples: int | None = None, seed: int = 0, all_: bool =
 
 
 def _points(cm: CostModel, ridge_points, profiles) -> pd.DataFrame:
-    from roofsweep.engine.sweep import _profile_rates, point_rates, profile_dtype, ridge_point_grid, rp_labels
+    from roofsweep.engine.grid import point_rates, ridge_point_grid, rp_labels
+    from roofsweep.engine.points import _profile_rates, profile_dtype
 
     rps = ridge_point_grid(ridge_points)
     peak, bw = point_rates(rps, cm)
