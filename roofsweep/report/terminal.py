@@ -122,7 +122,7 @@ def layers_table(per_layer_df: pd.DataFrame, *, title: str | None = None, max_ro
                  inputs: str | None = None) -> FitTable:
     """Every layer of a LayerTable; with cost and roofline columns when present. Names are never
     cut: at a narrow width the least useful columns are left out (the caption says which).
-    ``inputs`` (``inputs_text``) joins the title; rows traced on real tensors (``data_dependent``)
+    ``inputs`` (``inputs_text``) is a second title line; rows traced on real tensors (``data_dependent``)
     carry a marker on their index, explained in the caption."""
     df = per_layer_df
     costed, timed = "bytes" in df, "time_s" in df
@@ -136,7 +136,7 @@ def layers_table(per_layer_df: pd.DataFrame, *, title: str | None = None, max_ro
     else:  # a timed table is wide enough without shapes
         cols += [Col("output shape", drop=5)]
     head = title or (f"Layers: {df['model'].iloc[0]}" if len(df) else "Layers")
-    table = FitTable(head + (f", {inputs}" if inputs else ""), cols)
+    table = FitTable(head + (f"\n{inputs}" if inputs else ""), cols)  # inputs: a line of their own
     total = float(df["time_s"].sum()) if timed else 0.0
     shown = df if max_rows is None else df.head(max_rows)
     marked = _data_dependent(shown)
