@@ -144,3 +144,21 @@ def test_html_report_of_a_data_dependent_model_marks_its_rows(tmp_path):
     assert r.exit_code == 0, r.output
     html = (out / "index.html").read_text()
     assert ">data-dependent</th>" in html and "traced on real CPU tensors holding random data" in html
+
+
+# ---------------------------------------------------------------- sweep totals panel
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("args, said", [
+    (("-m", "mnv3-small"), "input 1x3x224x224 (zoo default resolution)"),
+    (("-m", "mnv3-small", "-r", "160"), "input 1x3x160x160 (--resolution)"),
+    (("-m", "tests._tiny_models:two_inputs", "--input-shape", "1x3x8x8", "--input-shape", "1x3x6x6"),
+     "inputs 1x3x8x8, 1x3x6x6 (--input-shape)"),
+])
+def test_sweep_totals_panel_shows_the_inputs(args, said, width, console_width):
+    console_width(width)
+    r = run("sweep", *args, "--no-report")
+    assert r.exit_code == 0, r.output
+    lines = assert_fits(r.stdout, width)
+    panel = lines[: next(i for i, ln in enumerate(lines) if ln.startswith("╰"))]
+    word, rest = said.split(" ", 1)
+    assert any(ln.strip("│ ").startswith(word + " ") and ln.strip("│ ").endswith(rest) for ln in panel), panel

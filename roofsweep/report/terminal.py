@@ -50,8 +50,9 @@ def model_totals(per_layer_df: pd.DataFrame) -> dict[str, float]:
 
 
 def model_totals_panel(totals: pd.DataFrame | Mapping, *, params: int | None = None, title: str | None = None,
-                       unsupported_ops: Mapping[str, int] | None = None) -> Panel:
-    """Totals of one model: MACs, params, weight bytes, activation bytes, mean intensity.
+                       unsupported_ops: Mapping[str, int] | None = None, inputs: str | None = None) -> Panel:
+    """Totals of one model: MACs, params, weight bytes, activation bytes, mean intensity; and,
+    when given, the traced ``inputs`` (``inputs_text``, its leading word as the row's label).
 
     ``totals``: one model's row of ``Analysis.totals`` (a mapping), or a costed table (its totals
     are taken with ``model_totals``). Ops without a cost formula are listed, since the totals
@@ -71,6 +72,9 @@ def model_totals_panel(totals: pd.DataFrame | Mapping, *, params: int | None = N
         grid.add_row("activation bytes", fmt_bytes(t["activation_bytes"]))
         grid.add_row("mean intensity", fmt_intensity(t["intensity_macs_per_byte"]))
     grid.add_row("layers", f"{int(t['layers'])}")
+    if inputs:
+        word, _, rest = inputs.partition(" ")
+        grid.add_row(word, rest)
     parts: list = [grid]
     if unsupported_ops:
         ops = ", ".join(f"{k} x{v}" for k, v in sorted(unsupported_ops.items()))
