@@ -165,9 +165,9 @@ def layers_table(per_layer_df: pd.DataFrame, *, title: str | None = None, max_ro
 
 
 def _data_dependent(df: pd.DataFrame) -> list[bool]:
-    if "data_dependent" not in df:
-        return [False] * len(df)
-    return [v is not None and not isinstance(v, str) and v == v and bool(v) for v in df["data_dependent"]]
+    from roofsweep.report.html_tables import data_dependent_rows  # one reading of the column
+
+    return [bool(v) for v in data_dependent_rows(df)]
 
 
 # ------------------------------------------------------------------------------ models
