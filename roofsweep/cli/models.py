@@ -82,15 +82,20 @@ def layers_cmd(
     from roofsweep.analysis import load_models, resolve_models
     from roofsweep.report.terminal import layers_table
 
-    (ref,) = resolve_models([model], width, resolution, batch, parse_shapes(input_shape))
+    shapes_given = parse_shapes(input_shape)
+    (ref,) = resolve_models([model], width, resolution, batch, shapes_given)
     (res,) = load_models([ref], use_cache=not no_cache)
     t = res.trace
+    shapes, source = traced_inputs(ref, t, shapes_given is not None, resolution is not None)
     if fmt == Format.json:
         from roofsweep.report.export import to_records
 
         doc = {
             "model": t.model,
             "input_shape": list(t.input_shape),
+            "input_shapes": shapes,
+            "input_source": source,
+            "data_dependent": bool(t.meta.get("data_dependent", False)),
             "macs": int(t.macs),
             "params": int(t.params),
             "unsupported_ops": t.unsupported_ops,
@@ -102,8 +107,32 @@ def layers_cmd(
     if t.unsupported_ops:
         ops = ", ".join(f"{k} x{v}" for k, v in sorted(t.unsupported_ops.items()))
         warn(f"{t.model}: ops without a cost formula, not counted: {ops}")
+    from roofsweep.report.terminal import inputs_text
     from roofsweep.units import fmt_count, fmt_macs
 
-    emit(t.layers, fmt, [layers_table(t.layers)])
+    inputs = inputs_text(shapes, source)
+    emit(t.layers, fmt, [layers_table(t.layers, inputs=inputs)])
     if fmt == Format.table:
-        console.print(f"{t.model}: {fmt_macs(t.macs)}, {fmt_count(t.params)} params, {len(t.layers)} layers")
+        console.print(f"{t.model}: {fmt_macs(t.macs)}, {fmt_count(t.params)} params, {len(t.layers)} layers, "
+                      f"{inputs}")
+
+
+def traced_inputs(ref, trace, shape_given: bool = False, resolution_given: bool = False
+                  ) -> tuple[list[list[int]], str]:
+    """The input shape(s) a model was traced at and where they came from: the trace's own
+    record (``meta["input_shapes"]``/``["input_source"]`` of a torch model, ``meta["inputs"]`` of
+    a model file), else the options: ``--input-shape``, ``--resolution``, ``file`` (the shape a
+    model file declares) or ``zoo default resolution``."""
+    meta = trace.meta or {}
+    shapes = meta.get("input_shapes") or list((meta.get("inputs") or {}).values()) or [list(trace.input_shape)]
+    source = meta.get("input_source") or ""
+    if shape_given:
+        source = "--input-shape"
+    elif not source:
+        if meta.get("source") in ("onnx", "tflite") or getattr(ref, "family", "") == "file":
+            source = "file"
+        elif resolution_given:
+            source = "--resolution"
+        elif getattr(ref, "family", "") not in ("external", ""):
+            source = "zoo default resolution"
+    return [[int(d) for d in s] for s in shapes], source

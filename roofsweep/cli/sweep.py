@@ -120,7 +120,7 @@ def _finish(a, fmt: Format, renderables, target, force: bool, chosen_profiles: b
         info(f"report: {written / 'index.html'}")
 
 
-def _sweep_renderables(a) -> list:
+def _sweep_renderables(a, inputs: str | None = None) -> list:
     from roofsweep.report.terminal import dominant_layers_table, model_totals_panel, sweep_table
 
     m = a.models[0]
@@ -129,7 +129,7 @@ def _sweep_renderables(a) -> list:
              f"({a.cost_model.name} cost model, {t['dtype']})")
     low, high = a.per_layer_points[0], a.per_layer_points[-1]
     return [model_totals_panel(t.to_dict(), params=m.trace.params, title=title,
-                               unsupported_ops=m.trace.unsupported_ops),
+                               unsupported_ops=m.trace.unsupported_ops, inputs=inputs),
             sweep_table(a.rows, same_as=a.same_as),
             dominant_layers_table(a.dominant_at(m.label),
                                   title=f"Layers that dominate at low and high ridge point ({low}, {high})")]
@@ -174,8 +174,17 @@ def sweep_cmd(
     rps = _ridge_points(ridge_points, rp_range)
     target = _out_dir(out, f"sweep-{refs[0].label}", no_report, force, fmt)
     a = _analyze(refs, hardware, rps, preset.value, overrides)
-    renderables = _sweep_renderables(a) if fmt == Format.table else []
+    renderables = _sweep_renderables(a, _inputs_of(a, input_shape, resolution)) if fmt == Format.table else []
     _finish(a, fmt, renderables, target, force, chosen_profiles=bool(hardware))
+
+
+def _inputs_of(a, input_shape, resolution) -> str:
+    """``input 1x3x224x224 (zoo default resolution)`` for the totals panel (as ``layers`` says it)."""
+    from roofsweep.cli.models import traced_inputs
+    from roofsweep.report.terminal import inputs_text
+
+    m = a.models[0]
+    return inputs_text(*traced_inputs(m.ref, m.trace, bool(input_shape), resolution is not None))
 
 
 @app.command("compare", cls=Command)

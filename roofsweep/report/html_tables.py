@@ -81,7 +81,8 @@ COLUMN_FORMATS: dict[str, tuple[str, Callable[[object], str]]] = {
     "width": ("width", fmt_g),
     "resolution": ("resolution", fmt_g),
 }
-TEXT_HEADERS = {"op_type": "op", "name": "layer", "frontier_points": "RP points on frontier"}
+TEXT_HEADERS = {"op_type": "op", "name": "layer", "frontier_points": "RP points on frontier",
+                "data_dependent": "data-dependent"}
 
 
 @dataclass
@@ -165,13 +166,36 @@ def with_share(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(time_share=t / total if total > 0 else 0.0)
 
 
+DATA_DEPENDENT_NOTE = (
+    "Rows marked data-dependent were traced on real CPU tensors holding random data, because the "
+    "model's control flow reads tensor values (nonzero, nms, a score threshold...): their counts hold "
+    "for that random input, not for every input.")
+
+
+def data_dependent_rows(df: pd.DataFrame) -> pd.Series:
+    """True for the rows of ``df`` traced on real tensors (no ``data_dependent`` column: none)."""
+    if "data_dependent" not in df:
+        return pd.Series(False, index=df.index)
+    return df["data_dependent"].map(lambda v: v is not None and not isinstance(v, str) and v == v and bool(v))
+
+
 def layer_view(df: pd.DataFrame, table_id: str = "") -> TableView:
+    """A per-layer table; data-dependent rows get a ``data-dependent`` column and a note."""
     if "time_s" in df:
-        return dataframe_view(with_share(df), LAYER_COLUMNS, table_id=table_id)
-    if "measured_s" in df:  # validate: the roofline prediction beside the measured time
-        return dataframe_view(df, LAYER_COLUMNS_MEASURED, table_id=table_id)
-    return dataframe_view(df, LAYER_COLUMNS_UNCOSTED, table_id=table_id)
+        df, cols = with_share(df), LAYER_COLUMNS
+    elif "measured_s" in df:  # validate: the roofline prediction beside the measured time
+        cols = LAYER_COLUMNS_MEASURED
+    else:
+        cols = LAYER_COLUMNS_UNCOSTED
+    dd = data_dependent_rows(df)
+    if not dd.any():
+        return dataframe_view(df, cols, table_id=table_id)
+    at = cols.index("op_type") + 1
+    view = dataframe_view(df.assign(data_dependent=dd.astype(bool).tolist()),
+                          (*cols[:at], "data_dependent", *cols[at:]), table_id=table_id)
+    view.notes.append(DATA_DEPENDENT_NOTE)
+    return view
 
 
 __all__ = ["Cell", "Column", "TableView", "cell", "column", "dataframe_view", "layer_view", "with_share",
-           "num", "fmt_rp", "COLUMN_FORMATS", "LAYER_COLUMNS"]
+           "num", "fmt_rp", "COLUMN_FORMATS", "LAYER_COLUMNS", "DATA_DEPENDENT_NOTE", "data_dependent_rows"]

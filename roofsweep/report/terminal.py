@@ -50,8 +50,9 @@ def model_totals(per_layer_df: pd.DataFrame) -> dict[str, float]:
 
 
 def model_totals_panel(totals: pd.DataFrame | Mapping, *, params: int | None = None, title: str | None = None,
-                       unsupported_ops: Mapping[str, int] | None = None) -> Panel:
-    """Totals of one model: MACs, params, weight bytes, activation bytes, mean intensity.
+                       unsupported_ops: Mapping[str, int] | None = None, inputs: str | None = None) -> Panel:
+    """Totals of one model: MACs, params, weight bytes, activation bytes, mean intensity; and,
+    when given, the traced ``inputs`` (``inputs_text``, its leading word as the row's label).
 
     ``totals``: one model's row of ``Analysis.totals`` (a mapping), or a costed table (its totals
     are taken with ``model_totals``). Ops without a cost formula are listed, since the totals
@@ -71,6 +72,9 @@ def model_totals_panel(totals: pd.DataFrame | Mapping, *, params: int | None = N
         grid.add_row("activation bytes", fmt_bytes(t["activation_bytes"]))
         grid.add_row("mean intensity", fmt_intensity(t["intensity_macs_per_byte"]))
     grid.add_row("layers", f"{int(t['layers'])}")
+    if inputs:
+        word, _, rest = inputs.partition(" ")
+        grid.add_row(word, rest)
     parts: list = [grid]
     if unsupported_ops:
         ops = ", ".join(f"{k} x{v}" for k, v in sorted(unsupported_ops.items()))
@@ -105,9 +109,25 @@ def dominant_layers_table(dominant: pd.DataFrame | Mapping[str, pd.DataFrame], *
     return table
 
 
-def layers_table(per_layer_df: pd.DataFrame, *, title: str | None = None, max_rows: int | None = None) -> FitTable:
+DATA_DEPENDENT_MARK = "*"
+DATA_DEPENDENT_CAPTION = (f"{DATA_DEPENDENT_MARK} data-dependent: traced on real CPU tensors holding random "
+                          "data (the control flow reads tensor values); counts hold for that input")
+
+
+def inputs_text(input_shapes, source: str = "") -> str:
+    """``input 1x3x224x224 (zoo default resolution)``: the shape(s) traced and where they came
+    from; several inputs are joined by commas."""
+    shapes = ", ".join("x".join(str(int(d)) for d in s) for s in input_shapes) if input_shapes else "-"
+    word = "inputs" if input_shapes is not None and len(input_shapes) > 1 else "input"
+    return f"{word} {shapes}" + (f" ({source})" if source else "")
+
+
+def layers_table(per_layer_df: pd.DataFrame, *, title: str | None = None, max_rows: int | None = None,
+                 inputs: str | None = None) -> FitTable:
     """Every layer of a LayerTable; with cost and roofline columns when present. Names are never
-    cut: at a narrow width the least useful columns are left out (the caption says which)."""
+    cut: at a narrow width the least useful columns are left out (the caption says which).
+    ``inputs`` (``inputs_text``) is a second title line; rows traced on real tensors (``data_dependent``)
+    carry a marker on their index, explained in the caption."""
     df = per_layer_df
     costed, timed = "bytes" in df, "time_s" in df
     cols = [Col("#", "right"), Col("layer"), Col("op"), Col("MACs", "right", 1 if timed else 0)]
@@ -119,11 +139,14 @@ def layers_table(per_layer_df: pd.DataFrame, *, title: str | None = None, max_ro
         cols += [Col("intensity", "right", 5), Col("time", "right"), Col("share", "right"), Col("bound")]
     else:  # a timed table is wide enough without shapes
         cols += [Col("output shape", drop=5)]
-    table = FitTable(title or (f"Layers: {df['model'].iloc[0]}" if len(df) else "Layers"), cols)
+    head = title or (f"Layers: {df['model'].iloc[0]}" if len(df) else "Layers")
+    table = FitTable(head + (f"\n{inputs}" if inputs else ""), cols)  # inputs: a line of their own
     total = float(df["time_s"].sum()) if timed else 0.0
     shown = df if max_rows is None else df.head(max_rows)
-    for _, r in shown.iterrows():
-        row = [str(r["index"]), str(r["name"]), str(r["op_type"]), fmt_macs(r["macs"])]
+    marked = _data_dependent(shown)
+    for (_, r), dd in zip(shown.iterrows(), marked):
+        row = [str(r["index"]) + (DATA_DEPENDENT_MARK if dd else ""), str(r["name"]), str(r["op_type"]),
+               fmt_macs(r["macs"])]
         if costed:
             row += [fmt_bytes(r["weight_bytes"]), fmt_bytes(r["activation_bytes"])]
         else:
@@ -134,9 +157,17 @@ def layers_table(per_layer_df: pd.DataFrame, *, title: str | None = None, max_ro
         else:
             row.append(str(r.get("output_shape", "")))
         table.add_row(*row)
+    notes = [DATA_DEPENDENT_CAPTION] if any(marked) else []
     if max_rows is not None and len(df) > max_rows:
-        table.caption = f"{len(df) - max_rows} more layers not shown"
+        notes.append(f"{len(df) - max_rows} more layers not shown")
+    table.caption = "; ".join(notes) or None
     return table
+
+
+def _data_dependent(df: pd.DataFrame) -> list[bool]:
+    from roofsweep.report.html_tables import data_dependent_rows  # one reading of the column
+
+    return [bool(v) for v in data_dependent_rows(df)]
 
 
 # ------------------------------------------------------------------------------ models
@@ -265,5 +296,5 @@ def profile_panel(profile) -> Panel:
     return Panel(Group(*parts), title=f"{p.display_name}", title_align="left", expand=False)
 
 
-__all__ = ["model_totals", "model_totals_panel", "sweep_table", "dominant_layers_table", "layers_table",
+__all__ = ["model_totals", "model_totals_panel", "sweep_table", "dominant_layers_table", "layers_table", "inputs_text",
            "models_table", "profile_list_table", "profile_panel", "compare_table"]
