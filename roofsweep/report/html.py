@@ -37,6 +37,8 @@ from roofsweep.report.html_view import (
     summarised,
 )
 
+CHART_SCRIPT_ID = "rs-chart-data"
+
 EXPLORER_STOPS = (0.0, 5.0, 50.0, 500.0)  # buttons under the slider (the paper's points)
 
 
@@ -138,9 +140,12 @@ def page_context(report: ReportData) -> dict:
     dominant = dominant_views(report.layer_tables, labels, getattr(report, "dominant", None))
     figures = [figure_item(name, fig, report.figure_captions.get(name, ""), f"fig-{slug(name)}")
                for name, fig in report.figures.items()]
+    charts = Markup(script_json(report.charts)) if report.charts else None
     stars = any(c.star for v in (sv, dv) if v is not None for row in v.rows for c in row)
     ctx = {
-        "r": report, "css": asset("report.css"), "js": asset("sort.js") + Markup("\n") + asset("explorer.js"),
+        "r": report, "css": asset("report.css"),
+        "js": Markup("\n").join([asset("sort.js"), asset("explorer.js")] + ([asset("charts.js")] if charts else [])),
+        "charts": charts,
         "howto": howto if (sweep_df is not None or explorer) else None,
         "findings": key_findings(sweep_df, report.layer_tables, report.frontier_share),
         "explorer": explorer, "sweep_view": sv, "device_view": dv, "stars": stars, "frontier_view": fv,
@@ -149,7 +154,7 @@ def page_context(report: ReportData) -> dict:
     }
     nav = [("howto", "How to read", ctx["howto"]), ("findings", "Findings", ctx["findings"]),
            ("notes", "Notes", report.notes), ("sweep", "Sweep", sv or dv), ("frontier", "Frontier", fv),
-           ("explorer", "Explorer", explorer), ("figures", "Figures", figures),
+           ("explorer", "Explorer", explorer), ("charts", "Charts", charts), ("figures", "Figures", figures),
            ("dominant", "Dominant layers", dominant), ("layers", "Layers", ctx["layers"]),
            ("summary", "Summary", True)]
     ctx["nav"] = [(k, text) for k, text, shown in nav if shown]
