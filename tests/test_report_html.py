@@ -482,3 +482,13 @@ def test_chart_data_embedded_once_and_intact(chart_analysis):
     assert html.count('<script type="application/json" id="rs-chart-data">') == 1 and '<div id="rs-charts">' in html
     assert 'href="#charts"' in html and "class=\"rs-figure\"" not in html  # no matplotlib figure without files
     assert "rs-chart-data" not in render_html(_report())  # no charts data: no chart section
+
+
+def test_chart_data_cannot_end_the_script():
+    charts = {"models": [{"label": EVIL_MODEL, "name": EVIL_LAYER, "family": EVIL_PROFILE, "color": "#000"}],
+              "curve": {"series": [], "profiles": [{"name": EVIL_PROFILE, "ridge_point": 5.0, "points": []}],
+                        "caption": EVIL_LAYER}}
+    html = render_html(_report(charts=charts))
+    assert EVIL_MODEL not in html and EVIL_LAYER not in html and EVIL_PROFILE not in html
+    m = re.search(r'<script type="application/json" id="rs-chart-data">(.*?)</script>', html, re.S)
+    assert json.loads(m.group(1)) == charts

@@ -1,6 +1,8 @@
 """One self-contained HTML page per report, rendered from the Jinja2 templates in ``templates/``.
 
-Nothing is fetched when the page is opened: figures are inline SVG (their hover text kept as SVG
+Nothing is fetched when the page is opened: the charts are drawn by the page's own script
+(``assets/charts.js``) from a ``<script type="application/json">`` block (``html_charts``); figure
+files asked for (``--figures``) are inline SVG (their hover text kept as SVG
 ``<title>`` tooltips) or base64 PNG; the CSS and scripts (``templates/assets/``) are inlined; the
 explorer's data is a ``<script type="application/json">`` block. Autoescaping is on: every
 string from outside the code - model, profile and layer names, YAML fields, the command line,
@@ -36,8 +38,6 @@ from roofsweep.report.html_view import (
     script_json,
     summarised,
 )
-
-CHART_SCRIPT_ID = "rs-chart-data"
 
 EXPLORER_STOPS = (0.0, 5.0, 50.0, 500.0)  # buttons under the slider (the paper's points)
 
