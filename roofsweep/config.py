@@ -43,7 +43,9 @@ MAX_SETTINGS = 32
 # for two models on a loaded 2-core machine (20 points took 160 s), so a config stops at 8.
 MAX_PER_LAYER_POINTS = 8
 MAX_PATH_CHARS = 4096
-TOP_KEYS = ("title", "preset", "settings", "models", "ridge_points", "hardware", "per_layer_points", "output")
+FIGURE_FILES = ("none", "svg", "png")  # `figures:` - matplotlib figure files in the report folder
+TOP_KEYS = ("title", "preset", "settings", "models", "ridge_points", "hardware", "per_layer_points", "output",
+            "figures")
 MODEL_KEYS = ("model", "width", "resolution", "batch", "top1", "label")
 
 
@@ -59,6 +61,7 @@ class Experiment:
     per_layer_points: tuple[float, ...]
     accuracy: dict[str, float] = field(default_factory=dict)
     out: Path | None = None
+    figures: str = "none"  # figure files in the report folder: none | svg | png (the page draws its own charts)
 
 
 # ------------------------------------------------------------------------------ the schema
@@ -189,6 +192,7 @@ class ConfigSchema(BaseModel):
     per_layer_points: Annotated[list[Annotated[float, PlainValidator(_ridge_point)]],
                                 BeforeValidator(_list("ridge points", MAX_PER_LAYER_POINTS))] = [5, 500]
     output: Annotated[str | None, _opt(_output)] = None
+    figures: Annotated[str, PlainValidator(lambda v: S.choice(v, FIGURE_FILES, "figures"))] = "none"
 
 
 # ------------------------------------------------------------------------------ loading
@@ -254,6 +258,7 @@ def _resolve(path: Path, doc: ConfigSchema) -> Experiment:
         per_layer_points=tuple(doc.per_layer_points),
         accuracy=accuracy,
         out=Path(doc.output) if doc.output else None,
+        figures=doc.figures,
     )
 
 

@@ -272,3 +272,86 @@ def test_page_formats_numbers_as_units_does(page):
     for x, (g, t, rate, bw, pct, f1) in zip(values, got):
         assert (g, t, rate, bw, pct, f1) == (f"{x:.3g}", fmt_time(x), fmt_rate(x), fmt_bandwidth(x), fmt_percent(x),
                                              f"{x:.1f}"), x
+
+
+# ------------------------------------------------------------------ charts drawn by the page
+READ_CHARTS = """
+const charts = Array.from(document.querySelectorAll('#rs-charts figure.rs-chart svg'));
+const box = e => { const b = e.getBBox(); return [b.x, b.y, b.width, b.height]; };
+return charts.map(s => ({
+  chart: s.parentNode.dataset.chart, model: s.getAttribute('data-model'), point: s.getAttribute('data-point'),
+  width: s.getBoundingClientRect().width,
+  series: Array.from(s.querySelectorAll('g.series')).map(g => ({model: g.dataset.model,
+    n: parseInt(g.querySelector('path').getAttribute('data-points')),
+    vertices: (g.querySelector('path').getAttribute('d').match(/[ML]/g) || []).length,
+    title: g.querySelector('path > title').textContent})),
+  profile_marks: Array.from(s.querySelectorAll('.profile-pt')).map(p => p.querySelector('title').textContent),
+  dots: Array.from(s.querySelectorAll('circle.layer-pt, circle.acc-pt')).map(c => ({
+    fill: c.getAttribute('fill'), op: c.dataset.op || null, title: c.querySelector('title').textContent})),
+  xticks: Array.from(s.querySelectorAll('text.tick.x')).map(t => ({text: t.textContent, box: box(t)})),
+  yticks: Array.from(s.querySelectorAll('text.tick.y')).map(t => ({text: t.textContent, box: box(t)})),
+}));
+"""
+
+
+@pytest.fixture(scope="module")
+def charts(page):
+    return page.execute_script(READ_CHARTS)
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def test_charts_carry_the_engines_series_and_points(charts, analysis):
+    labels = [m.label for m in analysis.models]
+    names = {m.label: m.ref.display_name for m in analysis.models}
+    by = {}
+    for c in charts:
+        by.setdefault(c["chart"], []).append(c)
+    assert set(by) == {"latency_vs_ridge_point", "layer_latency", "accuracy_vs_latency"}
+    (curve,) = by["latency_vs_ridge_point"]
+    assert [s["model"] for s in curve["series"]] == labels
+    for s in curve["series"]:
+        n = int(((analysis.rp_curve["model"] == s["model"]) & (analysis.rp_curve["ridge_point"] > 0)).sum())
+        assert s["n"] == s["vertices"] == n > 50  # the dense curve, every row
+        assert s["title"].startswith(names[s["model"]])
+    ps = analysis.profile_sweep
+    assert len(curve["profile_marks"]) == len(ps) == len(PROFILES) * len(labels)
+    for prof, m in zip(ps["point"], ps["model"]):  # each cross names its model and its device
+        assert any(t.startswith(f"{names[m]} on {prof} (RP ") for t in curve["profile_marks"]), (m, prof)
+    # per-layer dots (Fig. 3): a panel per (per-layer point, model), a dot per layer, op colours
+    panels = by["layer_latency"]
+    assert [(c["point"], c["model"]) for c in panels] == [(p, m) for p in analysis.per_layer_points for m in labels]
+    from roofsweep.report.html_charts import OP_COLORS
+
+    for c in panels:
+        g = analysis.per_layer[(analysis.per_layer["point"] == c["point"]) & (analysis.per_layer["model"] == c["model"])]
+        assert len(c["dots"]) == len(g)
+        assert [d["op"] for d in c["dots"]] == list(g["op_type"])
+        assert all(d["fill"] == OP_COLORS[d["op"]] for d in c["dots"])
+        for d, name in zip(c["dots"], g["name"]):  # the tooltip names model, layer and point
+            assert d["title"].startswith(names[c["model"]]) and f" {name} (" in d["title"]
+            assert f" at {c['point']}: " in d["title"]
+    # accuracy vs latency (Fig. 2): a panel per chosen ridge point, a dot per model
+    from roofsweep.report.assemble import accuracy_points
+
+    acc = by["accuracy_vs_latency"]
+    assert [c["point"] for c in acc] == accuracy_points(analysis.rp_sweep)
+    for c in acc:
+        assert len(c["dots"]) == len(labels)
+        assert all(f" at {c['point']}: " in d["title"] for d in c["dots"])
+
+
+def test_charts_have_readable_tick_labels(charts):
+    for c in charts:
+        assert c["width"] > 300, c["chart"]
+        for axis in ("xticks", "yticks"):
+            ticks = c[axis]
+            assert len(ticks) >= 2, (c["chart"], axis, ticks)
+            texts = [t["text"] for t in ticks]
+            assert all(texts) and len(set(texts)) == len(texts), texts  # labelled, and no two alike
+            assert not any(_overlap(a["box"], b["box"]) for a, b in zip(ticks, ticks[1:])), texts
+    (curve,) = [c for c in charts if c["chart"] == "latency_vs_ridge_point"]
+    assert {"1", "10", "100"} <= {t["text"] for t in curve["xticks"]}  # log axis: plain decades
+    assert all(t["text"].endswith(("s", "ms", "\u00b5s", "ns")) for t in curve["yticks"])

@@ -244,7 +244,7 @@ def test_minus_zero_ridge_point_is_rp_0():
 
 def test_sweep_writes_a_report(tmp_path):
     out = tmp_path / "rep"
-    r = run("sweep", "-m", "mnv3-small", "-H", "pixel6-cpu", "--out", str(out))
+    r = run("sweep", "-m", "mnv3-small", "-H", "pixel6-cpu", "--out", str(out), "--figures", "svg")
     assert r.exit_code == 0, r.output
     assert str(out / "index.html") in r.stderr.replace("\n", "")
     html = (out / "index.html").read_text()
@@ -252,12 +252,43 @@ def test_sweep_writes_a_report(tmp_path):
     layers = json.loads(run("layers", "-m", "mnv3-small", "-f", "json").stdout)["layers"]
     assert all(f">{row['name']}<" in html for row in layers)  # every layer in the tables
     figs = sorted(p.name for p in (out / "figures").iterdir())
-    # each figure drawn once, as SVG; PNG only through the library's write_report(png=True)
+    # each figure drawn once, as SVG; PNG only with --figures png (test_report_figure_files)
     assert any(f.endswith(".svg") for f in figs) and not any(f.endswith(".png") for f in figs)
     # an existing report is never overwritten: the second run goes to a new folder
     r2 = run("sweep", "-m", "mnv3-small", "-H", "pixel6-cpu", "--out", str(out))
     assert r2.exit_code == 0
     assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_report_figure_files(tmp_path):
+    # default: the page draws its charts itself, no figures/ folder; --figures png: SVG + PNG files
+    r = run("sweep", "-m", "mnv2", "-r", "64", "--out", str(tmp_path / "a"))
+    assert r.exit_code == 0, r.output
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == [".roofsweep-report", "index.html", "layers", "summary.json", "sweep.csv"]
+    html = (tmp_path / "a" / "index.html").read_text()
+    assert 'id="rs-chart-data"' in html and 'id="rs-charts"' in html and 'class="rs-figure"' not in html
+    r = run("sweep", "-m", "mnv2", "-r", "64", "--out", str(tmp_path / "b"), "--figures", "png")
+    assert r.exit_code == 0, r.output
+    figs = sorted(p.name for p in (tmp_path / "b" / "figures").iterdir())
+    svgs = [f for f in figs if f.endswith(".svg")]
+    assert svgs and sorted(f[:-4] + ".png" for f in svgs) == [f for f in figs if f.endswith(".png")]
+    assert (tmp_path / "b" / "figures" / "latency_vs_ridge_point.png").read_bytes()[:4] == b"\x89PNG"
+    assert 'class="rs-figure"' in (tmp_path / "b" / "index.html").read_text()  # the figures on the page too
+    assert run("sweep", "-m", "mnv2", "--no-report", "--figures", "jpg").exit_code == 2  # a usage error, as --format xml
+
+
+def test_report_without_figures_never_imports_matplotlib(tmp_path):
+    code = ("import runpy, sys\n"
+            f"sys.argv = ['roofsweep', 'sweep', '-m', 'mnv2', '-r', '64', '--out', {str(tmp_path / 'r')!r}]\n"
+            "try:\n    runpy.run_module('roofsweep', run_name='__main__')\n"
+            "except SystemExit as e:\n    assert not e.code, e.code\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "r" / "index.html").is_file()
 
 
 def test_unwritable_out_fails_before_work(tmp_path):
@@ -307,6 +338,25 @@ def test_run_config(tmp_path):
     r = run("run", str(cfg))
     assert r.exit_code == 0, r.output
     assert (tmp_path / "out" / "index.html").is_file()
+    assert not (tmp_path / "out" / "figures").exists()  # the page draws its charts; no figure files
+
+
+def test_run_config_figures_field(tmp_path):
+    # `figures: svg` in a config (as the paper-figure configs have) writes the matplotlib figures;
+    # --figures on the command line overrides it
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text("models:\n  - {model: mnv2, width: 0.5, resolution: 64}\n  - {model: mnv3-small, resolution: 64}\n"
+                   "ridge_points: [0, 50]\nhardware: none\nper_layer_points: [50]\nfigures: svg\n"
+                   f"output: {tmp_path / 'out'}\n")
+    assert run("run", str(cfg)).exit_code == 0
+    figs = sorted(p.name for p in (tmp_path / "out" / "figures").iterdir())
+    assert "latency_vs_ridge_point.svg" in figs and "layer_latency.svg" in figs
+    assert run("run", str(cfg), "--figures", "none", "--out", str(tmp_path / "o2")).exit_code == 0
+    assert not (tmp_path / "o2" / "figures").exists()
+    for name in ("mnv4-paper-fig2.yaml", "mnv4-paper-fig3.yaml"):
+        from roofsweep.config import load_experiment
+
+        assert load_experiment(ROOT / "configs" / name).figures == "svg"
 
 
 @pytest.mark.parametrize(
@@ -325,6 +375,7 @@ def test_run_config(tmp_path):
         ("models: [{model: mnv2, label: [1]}]\n", "models[0].label"),
         ("models: [{model: 5}]\n", "models[0].model"),
         ("models: [mnv2]\ntitle: [1]\n", "title"),
+        ("models: [mnv2]\nfigures: jpg\n", "figures"),
         ("models: [mnv2]\nhardware: [pixel6-cpu, pixel6-cpu]\n", "listed twice"),
         ("models: [mnv2]\nridge_points: [[1, 2]]\n", "item 0 must be a number"),
         ("models: [mnv2]\nridge_points: [&a [1,1,1,1,1,1,1,1,1,1], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a], "

@@ -36,7 +36,7 @@ def test_model_options_labels_and_accuracy(tmp_path):
 
 @pytest.mark.parametrize(("text", "expected"), [
     # FILE: FIELD: reason (line N), the line of the field itself
-    ("models: [mnv2]\ncolour: red\n", "colour: unknown field 'colour'. Valid: hardware, models,"),
+    ("models: [mnv2]\ncolour: red\n", "colour: unknown field 'colour'. Valid: figures, hardware, models,"),
     ("models:\n  - mnv2\n  - {model: mnv1, widht: 2}\n",
      "models[1].widht: unknown field 'widht'; did you mean 'width'? Valid: batch, label, model, resolution, top1, width (line 3)"),
     ("models: [mnv2]\nsettings:\n  dtype: int8\n  weigth_bytes_per_elem: 1\n",

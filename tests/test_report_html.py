@@ -328,7 +328,7 @@ def test_no_explorer_without_its_data(page):
 def test_templates_and_assets_ship_with_the_package():
     base = resources.files("roofsweep.report").joinpath("templates")
     for name in ("page.html.j2", "_macros.html.j2", "_howto.html.j2", "_explorer.html.j2",
-                 "assets/report.css", "assets/sort.js", "assets/explorer.js"):
+                 "assets/report.css", "assets/sort.js", "assets/explorer.js", "assets/charts.js"):
         assert base.joinpath(name).is_file(), name
     assert environment().autoescape is True
     text = (Path(__file__).parents[1] / "pyproject.toml").read_text()
@@ -407,3 +407,88 @@ def test_page_reads_what_the_analysis_decided():
     same = {r[0][0]: r[-1][0] for r in t["sweep-table"]["rows"]}
     assert same["RP 50"] == "pixel6-cpu"
     assert "pixel6-cpu" not in [r[0][0] for r in t["device-table"]["rows"]]
+
+
+# ------------------------------------------------------------------ charts drawn by the page
+@pytest.fixture(scope="module")
+def chart_analysis():
+    from roofsweep.analysis import analyze, resolve_models
+
+    refs = resolve_models(["tests._tiny_models:tiny"], input_shape=(1, 3, 16, 16))
+    refs += resolve_models(["mnv2-0.5x"], resolution=64)
+    top1 = {refs[0].label: 52.0, refs[1].label: 61.5}
+    return analyze(refs, hardware=["pixel6-cpu", "nvidia-a100"], preset="paper", accuracy=top1)
+
+
+def test_chart_colours_are_the_figures_colours():
+    from roofsweep.report import html_charts as C
+    from roofsweep.report.figures import style
+
+    assert C.OP_COLORS == style.OP_COLORS and C.OP_LABELS == style.OP_LABELS
+    assert C.FAMILY_COLORS == style.FAMILY_COLORS and C.OTHER_COLORS == style.OTHER_COLORS
+    assert C.PAPER_POINT_NAMES == style.PAPER_POINT_NAMES
+    fams = ["MobileNetV4", "Mine", "MobileNetV1", "Other"]
+    assert C.family_colors(fams) == style.family_colors(fams)
+    assert C.OP_COLORS["fc"] == "#d62728"  # FC red, as the paper's Fig. 3
+    for rp in (0.0, 5.0, 18.0, 500.0, 12345.0):
+        assert C.point_title(f"RP {rp:g}", rp) == style.point_title(f"RP {rp:g}", rp)
+
+
+def test_chart_data_are_the_engines_rows(chart_analysis):
+    from roofsweep.report.assemble import accuracy_points, build_report
+
+    a = chart_analysis
+    report, figures = build_report(a, "roofsweep test", figures=False)
+    assert figures == {} and report.figure_captions == {}
+    C = report.charts
+    labels = [m.label for m in a.models]
+    assert [m["label"] for m in C["models"]] == labels
+    # latency vs ridge point: one series per model = its rp_curve rows with RP > 0, in RP order
+    assert [s["model"] for s in C["curve"]["series"]] == labels
+    for s in C["curve"]["series"]:
+        rows = a.rp_curve[(a.rp_curve["model"] == s["model"]) & (a.rp_curve["ridge_point"] > 0)].sort_values("ridge_point")
+        assert s["ridge_point"] == list(rows["ridge_point"]) and s["latency_s"] == list(rows["latency_s"])
+        named = sorted(set(a.rp_sweep.loc[a.rp_sweep["ridge_point"] > 0, "ridge_point"]))
+        assert [s["ridge_point"][i] for i in s["marks"]] == named
+    ps = a.profile_sweep
+    assert sorted(p["name"] for p in C["curve"]["profiles"]) == sorted(set(ps["point"]))
+    for p in C["curve"]["profiles"]:
+        g = ps[ps["point"] == p["name"]]
+        assert p["ridge_point"] == g["ridge_point"].iloc[0]
+        assert {q["model"]: q["latency_s"] for q in p["points"]} == dict(zip(g["model"], g["latency_s"]))
+    # per-layer dots: one panel per (per-layer point, model), every layer with the engine's time
+    L = C["layers"]
+    assert [(p["point"], p["model"]) for p in L["panels"]] == [(pt, m) for pt in a.per_layer_points for m in labels]
+    for p in L["panels"]:
+        g = a.per_layer[(a.per_layer["point"] == p["point"]) & (a.per_layer["model"] == p["model"])]
+        assert p["time_s"] == list(g["time_s"]) and p["name"] == list(g["name"]) and p["op_type"] == list(g["op_type"])
+    assert set(L["ops"]) == set(a.per_layer.loc[a.per_layer["point"].isin(a.per_layer_points), "op_type"])
+    # accuracy vs latency: the panels of the matplotlib figure, frontier flags as the engine has them
+    A = C["accuracy"]
+    assert [p["point"] for p in A["panels"]] == accuracy_points(a.rp_sweep)
+    for p in A["panels"]:
+        g = a.rp_sweep[a.rp_sweep["point"] == p["point"]]
+        assert p["latency_s"] == list(g["latency_s"]) and p["on_frontier"] == [bool(x) for x in g["on_frontier"]]
+        assert p["top1"] == [52.0, 61.5]
+
+
+def test_chart_data_embedded_once_and_intact(chart_analysis):
+    from roofsweep.report.assemble import build_report
+
+    report, _ = build_report(chart_analysis, "roofsweep test", figures=False)
+    html = render_html(report)
+    m = re.search(r'<script type="application/json" id="rs-chart-data">(.*?)</script>', html, re.S)
+    assert m and json.loads(m.group(1)) == json.loads(json.dumps(report.charts))
+    assert html.count('<script type="application/json" id="rs-chart-data">') == 1 and '<div id="rs-charts">' in html
+    assert 'href="#charts"' in html and "class=\"rs-figure\"" not in html  # no matplotlib figure without files
+    assert "rs-chart-data" not in render_html(_report())  # no charts data: no chart section
+
+
+def test_chart_data_cannot_end_the_script():
+    charts = {"models": [{"label": EVIL_MODEL, "name": EVIL_LAYER, "family": EVIL_PROFILE, "color": "#000"}],
+              "curve": {"series": [], "profiles": [{"name": EVIL_PROFILE, "ridge_point": 5.0, "points": []}],
+                        "caption": EVIL_LAYER}}
+    html = render_html(_report(charts=charts))
+    assert EVIL_MODEL not in html and EVIL_LAYER not in html and EVIL_PROFILE not in html
+    m = re.search(r'<script type="application/json" id="rs-chart-data">(.*?)</script>', html, re.S)
+    assert json.loads(m.group(1)) == charts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -21,6 +22,14 @@ LATEST = "latest"  # DEFAULT_OUT/latest -> the report written there last
 BATCH_HELP = "Batch size, or a list 1,8,32 (one long-form table over every batch)."
 DTYPE_HELP = "Dtype(s), e.g. int8,fp16,fp32 (default: the cost model's / profile's)."
 RES_HELP = "Input resolution in pixels, or a list 224,256."
+FIGURES_HELP = ("Also write the matplotlib figures into the report's figures/ folder: svg, or png (SVG and PNG). "
+                "Default none: the page draws its own charts.")
+
+
+class Figures(str, Enum):
+    none = "none"
+    svg = "svg"
+    png = "png"
 
 
 def _single(text, what: str):
@@ -78,16 +87,24 @@ def _link_latest(folder: Path) -> None:
 
 
 def _write_report(analysis, out: Optional[Path], force: bool, title: Optional[str] = None,
-                  chosen_profiles: bool = False) -> Optional[Path]:
+                  chosen_profiles: bool = False, figures: str = "none") -> Optional[Path]:
+    """The report folder: index.html (its charts drawn by the page), CSV, summary.json; with
+    ``figures`` svg or png also the matplotlib figures (matplotlib is imported only then)."""
     if out is None:
         return None
     from roofsweep.report.assemble import build_report
     from roofsweep.report.bundle import write_report
 
     with status("building report"):
-        report, figures = build_report(analysis, _command_line(), title=title, chosen_profiles=chosen_profiles)
-    with progress(len(figures), "drawing figures") as step:  # counts figures as they are drawn
-        written = write_report(out, report, figures, force=force, progress=lambda done, total: step())
+        report, figs = build_report(analysis, _command_line(), title=title, chosen_profiles=chosen_profiles,
+                                    figures=figures != "none")
+    if not figs:
+        with status("writing report"):
+            written = write_report(out, report, force=force)
+    else:
+        with progress(len(figs), "drawing figures") as step:  # counts figures as they are drawn
+            written = write_report(out, report, figs, force=force, png=figures == "png",
+                                   progress=lambda done, total: step())
     if Path(out).parent == DEFAULT_OUT:
         _link_latest(written)
     return written
@@ -110,12 +127,13 @@ def _comparison(a, title: str) -> list:
     return tables
 
 
-def _finish(a, fmt: Format, renderables, target, force: bool, chosen_profiles: bool, title=None) -> None:
+def _finish(a, fmt: Format, renderables, target, force: bool, chosen_profiles: bool, title=None,
+            figures: str = "none") -> None:
     """Print the rows (or tables), the notes, then write the report and say where."""
     emit(a.rows, fmt, renderables)
     for note in a.notes:
         warn(note)
-    written = _write_report(a, target, force, title=title, chosen_profiles=chosen_profiles)
+    written = _write_report(a, target, force, title=title, chosen_profiles=chosen_profiles, figures=figures)
     if written is not None:
         info(f"report: {written / 'index.html'}")
 
@@ -154,6 +172,7 @@ def sweep_cmd(
                                        help="Report folder (default roofsweep-reports/sweep-MODEL)."),
     no_report: bool = typer.Option(False, "--no-report", help="Print only; write no report folder."),
     force: bool = typer.Option(False, "--force", help="Replace an existing report folder."),
+    figures: Figures = typer.Option(Figures.none, "--figures", help=FIGURES_HELP),
 ) -> None:
     """Latency of one model across ridge points and hardware profiles; writes an HTML report.
 
@@ -175,7 +194,7 @@ def sweep_cmd(
     target = _out_dir(out, f"sweep-{refs[0].label}", no_report, force, fmt)
     a = _analyze(refs, hardware, rps, preset.value, overrides)
     renderables = _sweep_renderables(a, _inputs_of(a, input_shape, resolution)) if fmt == Format.table else []
-    _finish(a, fmt, renderables, target, force, chosen_profiles=bool(hardware))
+    _finish(a, fmt, renderables, target, force, chosen_profiles=bool(hardware), figures=figures.value)
 
 
 def _inputs_of(a, input_shape, resolution) -> str:
@@ -209,6 +228,7 @@ def compare_cmd(
                                        help="Report folder (default roofsweep-reports/compare)."),
     no_report: bool = typer.Option(False, "--no-report", help="Print only; write no report folder."),
     force: bool = typer.Option(False, "--force", help="Replace an existing report folder."),
+    figures: Figures = typer.Option(Figures.none, "--figures", help=FIGURES_HELP),
 ) -> None:
     """Several models side by side: latency at each point, Pareto frontier, frontier share.
 
@@ -227,7 +247,7 @@ def compare_cmd(
     target = _out_dir(out, "compare", no_report, force, fmt)
     a = _analyze(refs, hardware, rps, preset.value, overrides, accuracy=acc)
     renderables = _comparison(a, "Ridge-point sweep") if fmt == Format.table else []
-    _finish(a, fmt, renderables, target, force, chosen_profiles=bool(hardware))
+    _finish(a, fmt, renderables, target, force, chosen_profiles=bool(hardware), figures=figures.value)
 
 
 @app.command("run", cls=Command)
@@ -239,6 +259,7 @@ def run_cmd(
                                        help="Report folder (overrides the config's)."),
     no_report: bool = typer.Option(False, "--no-report", help="Print only; write no report folder."),
     force: bool = typer.Option(False, "--force", help="Replace an existing report folder."),
+    figures: Optional[Figures] = typer.Option(None, "--figures", help=FIGURES_HELP + " Default: the config's `figures:`."),
 ) -> None:
     """Run an experiment config: models, widths, resolutions, accuracies, profiles or RPs, preset.
 
@@ -254,4 +275,5 @@ def run_cmd(
     a = analyze(results, hardware=exp.hardware, ridge_points=exp.ridge_points, preset=exp.preset,
                 overrides=exp.overrides, per_layer_points=exp.per_layer_points, accuracy=exp.accuracy)
     renderables = _comparison(a, exp.title) if fmt == Format.table else []
-    _finish(a, fmt, renderables, target, force, chosen_profiles=bool(exp.hardware), title=exp.title)
+    _finish(a, fmt, renderables, target, force, chosen_profiles=bool(exp.hardware), title=exp.title,
+            figures=figures.value if figures is not None else exp.figures)

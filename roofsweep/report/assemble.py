@@ -1,21 +1,25 @@
 """From an ``Analysis`` to a report: which figures and tables a sweep or comparison shows.
 
-``build_report(analysis, command)`` returns the ``ReportData`` and the matplotlib figures that
-``bundle.write_report`` turns into a report folder. Pure: it builds objects, writes nothing.
+``build_report(analysis, command)`` returns the ``ReportData`` (with the data of the charts the
+page draws itself, ``html_charts``) and, with ``figures=True``, the matplotlib figures that
+``bundle.write_report`` writes as files. Pure: it builds objects, writes nothing. Matplotlib is
+imported only when figures are asked for.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from matplotlib.figure import Figure
 
-from roofsweep.report import figures as F
-from roofsweep.report.figures.style import held_text
 from roofsweep.analysis import profile_duplicates
 from roofsweep.engine.sweep import points_by_ridge_point
 from roofsweep.report.data import ReportData
-from roofsweep.units import fmt_bytes, fmt_intensity, fmt_macs
+from roofsweep.report.html_charts import PAPER_POINT_NAMES, chart_payload
+from roofsweep.units import fmt_bandwidth, fmt_bytes, fmt_intensity, fmt_macs
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MAX_ROOFLINE_PANELS = 8
 MAX_ACCURACY_PANELS = 4  # accuracy-vs-latency panels on ridge points: one row, as the paper's Fig. 2
@@ -65,7 +69,7 @@ def accuracy_points(rp_sweep: pd.DataFrame) -> list[str]:
     points = [str(p) for p in pts["point"]]
     if len(points) <= MAX_ACCURACY_PANELS:
         return points
-    paper = [str(p) for p, rp in zip(pts["point"], pts["ridge_point"]) if float(rp) in F.PAPER_POINT_NAMES]
+    paper = [str(p) for p, rp in zip(pts["point"], pts["ridge_point"]) if float(rp) in PAPER_POINT_NAMES]
     return paper if len(paper) == MAX_ACCURACY_PANELS else spread_pick(points, MAX_ACCURACY_PANELS)
 
 
@@ -99,12 +103,16 @@ def roofline_models(analysis, models: list[str]) -> list[str]:
 
 def _rooflines(analysis, model: str, points: list[str]) -> Figure | None:
     """Small multiples: the classic roofline of ``model`` on each point (RPs, then profiles)."""
+    from roofsweep.report import figures as F
+
     pl = analysis.per_layer[analysis.per_layer["model"] == model]
     return F.figure_rooflines(pl, points, title=f"Roofline of each layer: {model}")
 
 
 def _layer_figures(analysis, models: list[str], layer_points: list[str], titles: dict) -> tuple[dict, dict]:
     """Fig. 3: one image per per-layer point and group of four models, every op type drawn."""
+    from roofsweep.report import figures as F
+
     pl = analysis.per_layer
     by_key = {(m, p): pl[(pl["model"] == m) & (pl["point"] == p)] for m in models for p in layer_points}
     rp_of = dict(zip(pl["point"], pl["ridge_point"])) if "ridge_point" in pl else {}
@@ -114,36 +122,130 @@ def _layer_figures(analysis, models: list[str], layer_points: list[str], titles:
                                                     point_titles=row_titles)):
         name = "layer_latency" if k == 0 else f"layer_latency_{k + 1}"
         figures[name] = fig
-        captions[name] = ("Per-layer roofline latency, one dot per layer coloured by op type (the paper's Fig. 3 "
-                          "draws conv, depthwise and FC; attention, matmul and elementwise rows are drawn too), "
-                          "layers counted in order.")
+        captions[name] = LAYER_CAPTION
     return figures, captions
 
 
-def build_report(analysis, command: str, title: str | None = None,
-                 chosen_profiles: bool = False) -> tuple[ReportData, dict[str, Figure]]:
-    """The ``ReportData`` and figures of one analysis, figures in report order: latency vs ridge
-    point, accuracy vs latency (ridge points, then profiles), per-layer latency, time by op
-    type, one roofline per model shown."""
+LAYER_CAPTION = ("Per-layer roofline latency, one dot per layer coloured by op type (the paper's Fig. 3 "
+                 "draws conv, depthwise and FC; attention, matmul and elementwise rows are drawn too), "
+                 "layers counted in order.")
+
+
+def _held(analysis) -> str:
+    bw = analysis.cost_model.sweep_bandwidth_bytes_per_s
+    return f"bandwidth fixed at {fmt_bandwidth(bw)}" if bw and bw < float("inf") else ""
+
+
+def _curve_caption(analysis) -> str:
+    held = _held(analysis)
+    return (
+        f"Lines: roofline latency of each model across the ridge-point sweep ({held}, the peak "
+        "scaling with the ridge point). Dotted verticals: the hardware profiles' ridge points; crosses: "
+        "each model on a profile (one marker shape per model) at that profile's own peak and bandwidth, "
+        "so a marker sits above or below its model's line by how the profile's bandwidth compares with the sweep's."
+        if len(analysis.profile_sweep) else
+        f"Roofline latency of each model across the ridge-point sweep ({held})."
+    ).replace(" ()", "")
+
+
+def _accuracy_caption(analysis, points: list[str]) -> str:
+    all_points = list(dict.fromkeys(analysis.rp_sweep["point"]))
+    return "ImageNet top-1 vs roofline latency at each ridge point; Pareto frontier marked." + (
+        f" {len(points)} of the {len(all_points)} ridge points ({', '.join(points)}); every point is in the "
+        "tables." if len(points) < len(all_points) else "")
+
+
+def _layer_points(analysis) -> list[str]:
+    pl = analysis.per_layer
+    return list(dict.fromkeys(pl.loc[pl["hardware"].fillna("") == "", "point"]))
+
+
+def _has_accuracy(analysis, models: list[str]) -> bool:
+    return len(models) > 1 and analysis.rows["top1"].notna().sum() >= 2
+
+
+def chart_data(analysis) -> dict:
+    """The page's charts (``html_charts.chart_payload``) from the analysis' own rows."""
+    models = [m.label for m in analysis.models]
+    acc = accuracy_points(analysis.rp_sweep) if _has_accuracy(analysis, models) else []
+    captions = {"latency_vs_ridge_point": _curve_caption(analysis), "layer_latency": LAYER_CAPTION,
+                "accuracy_vs_latency": _accuracy_caption(analysis, acc) if acc else ""}
+    return chart_payload(analysis.rp_curve, analysis.profile_sweep, analysis.rp_sweep, analysis.per_layer, models,
+                         layer_points=_layer_points(analysis), accuracy_points=acc, captions=captions)
+
+
+def build_figures(analysis, chosen_profiles: bool = False) -> tuple[dict[str, Figure], dict[str, str]]:
+    """The matplotlib figures of a report (for ``figures/``) and their captions."""
+    from roofsweep.report import figures as F
+
     models = [m.label for m in analysis.models]
     sweep = analysis.rows
     figures: dict[str, Figure] = {}
     captions: dict[str, str] = {}
-    pl = analysis.per_layer
-    layer_points = [p for p in dict.fromkeys(pl.loc[pl["hardware"].fillna("") == "", "point"])]
-    titles = {m.label: m.ref.display_name for m in analysis.models}
-    frames = {(m, p): g for (m, p), g in pl.groupby(["model", "point"], sort=False)}
-    for figs, caps in (
-        _ridge_point_figure(analysis),
-        _accuracy_figures(analysis, models, sweep),
-        _layer_figures(analysis, models, layer_points, titles),
-        _op_type_figure(analysis, models, sweep, layer_points, titles, frames),
-        _roofline_figures(analysis, models, chosen_profiles),
-    ):
-        figures.update(figs)
-        captions.update(caps)
 
-    summary = _summary(analysis)
+    fig, ax = F.new_figure((9.5, 5.2))
+    curve = pd.concat([analysis.rp_curve[analysis.rp_curve["ridge_point"] > 0], analysis.profile_sweep],
+                      ignore_index=True)
+    F.plot_latency_vs_ridge_point(ax, curve, analysis.profiles or None)
+    figures["latency_vs_ridge_point"] = fig
+    captions["latency_vs_ridge_point"] = _curve_caption(analysis)
+
+    if _has_accuracy(analysis, models):
+        points = accuracy_points(analysis.rp_sweep)
+        figures["accuracy_vs_latency"] = F.figure_accuracy_vs_latency(analysis.rp_sweep, points)
+        captions["accuracy_vs_latency"] = _accuracy_caption(analysis, points)
+        prof_points = distinct_profile_points(analysis)
+        if prof_points:
+            shown = spread_pick(prof_points, MAX_PROFILE_PANELS)
+            fig = F.figure_accuracy_vs_latency(analysis.profile_sweep, shown)
+            fig.suptitle("Roofline latency vs accuracy on hardware profiles")
+            figures["accuracy_vs_latency_profiles"] = fig
+            captions["accuracy_vs_latency_profiles"] = (
+                "The same on hardware profiles, each at its own peak and bandwidth, by ridge point"
+                + (f" ({len(shown)} of {len(prof_points)} profiles, spread across the ridge points; "
+                   "all are in the table below)." if len(shown) < len(prof_points) else ".")
+                + _duplicates_note(analysis, prof_points))
+
+    pl = analysis.per_layer
+    layer_points = _layer_points(analysis)
+    titles = {m.label: m.ref.display_name for m in analysis.models}
+    layer_figs, layer_caps = _layer_figures(analysis, models, layer_points, titles)
+    figures.update(layer_figs)
+    captions.update(layer_caps)
+
+    frames = {(m, p): g for (m, p), g in pl.groupby(["model", "point"], sort=False)}
+    prof_points = distinct_profile_points(analysis)
+    op_points = layer_points + spread_pick(prof_points, MAX_OP_PANELS - len(layer_points))
+    shown_frames = {(m, p): frames[(m, p)] for p in op_points for m in models if (m, p) in frames}
+    rp_of = dict(zip(sweep["point"], sweep["ridge_point"]))
+    hw_points = set(analysis.profile_sweep["point"]) if len(analysis.profile_sweep) else set()
+    figures["time_by_op_type"] = F.figure_time_by_op_type(
+        shown_frames, share=True, labels=titles, points=op_points,
+        titles={p: F.point_title(p, rp_of.get(p), "hw" if p in hw_points else "") for p in op_points})
+    n_prof = len(op_points) - len(layer_points)
+    captions["time_by_op_type"] = "Share of roofline latency by op type, per model and point" + (
+        f" ({n_prof} of {len(prof_points)} hardware profiles, spread across the ridge points)."
+        if n_prof < len(prof_points) else ".")
+
+    rpoints = roofline_points(analysis, chosen_profiles)
+    for m in roofline_models(analysis, models):
+        rf = _rooflines(analysis, m, rpoints)
+        if rf is not None:
+            figures[f"roofline_{m}"] = rf
+            captions[f"roofline_{m}"] = f"Each layer of {m} on the roofline of each point (memory-only layers omitted)."
+    return figures, captions
+
+
+def build_report(analysis, command: str, title: str | None = None, chosen_profiles: bool = False,
+                 figures: bool = True) -> tuple[ReportData, dict[str, Figure]]:
+    """The report of ``analysis`` (its page draws its charts from ``ReportData.charts``) and,
+    with ``figures=True``, the matplotlib figures to write as files (else ``{}``: matplotlib is
+    then not imported)."""
+    models = [m.label for m in analysis.models]
+    figs, captions = build_figures(analysis, chosen_profiles) if figures else ({}, {})
+    pl = analysis.per_layer
+    layer_points = _layer_points(analysis)
+    frames = {(m, p): g for (m, p), g in pl.groupby(["model", "point"], sort=False)}
     # Per-layer tables (HTML and layers/*.csv): every point for one model; for several models the
     # ridge points and the profiles the user chose - all ~20 shipped profiles x N models would
     # make a page of many megabytes (the sweep.csv still has every model on every profile).
@@ -153,8 +255,8 @@ def build_report(analysis, command: str, title: str | None = None,
         title=title or ("roofsweep: " + ", ".join(models)),
         command=command,
         preset=analysis.cost_model.name,
-        summary=summary,
-        sweep_df=sweep,
+        summary=_summary(analysis),
+        sweep_df=analysis.rows,
         layer_tables=layer_tables,
         figure_captions=captions,
         notes=list(analysis.notes),
@@ -162,87 +264,12 @@ def build_report(analysis, command: str, title: str | None = None,
         profiles=[p.name for p in analysis.profiles],
         frontier_share=analysis.frontier_share,
         explorer=explorer_data(analysis),
+        charts=chart_data(analysis),
         totals=analysis.totals,
         dominant=analysis.dominant,
         same_as=dict(analysis.same_as),
     )
-    return report, figures
-
-
-def _ridge_point_figure(analysis) -> tuple[dict[str, Figure], dict[str, str]]:
-    """Latency of every model across the ridge-point curve, with the profiles marked."""
-    fig, ax = F.new_figure((9.5, 5.2))
-    curve = pd.concat([analysis.rp_curve[analysis.rp_curve["ridge_point"] > 0], analysis.profile_sweep],
-                      ignore_index=True)
-    F.plot_latency_vs_ridge_point(ax, curve, analysis.profiles or None)
-    held = held_text(analysis.rp_curve[analysis.rp_curve["ridge_point"] > 0], " ") or " "
-    caption = (
-        f"Lines: roofline latency of each model across the ridge-point sweep ({held.strip()}, the peak "
-        "scaling with the ridge point). Dotted verticals: the hardware profiles' ridge points; crosses: "
-        "each model on a profile (one marker shape per model) at that profile's own peak and bandwidth, "
-        "so a marker sits above or below its model's line by how the profile's bandwidth compares with the sweep's."
-        if len(analysis.profile_sweep) else
-        f"Roofline latency of each model across the ridge-point sweep ({held.strip()})."
-    ).replace(" ()", "")
-    return {"latency_vs_ridge_point": fig}, {"latency_vs_ridge_point": caption}
-
-
-def _accuracy_figures(analysis, models: list[str], sweep: pd.DataFrame) -> tuple[dict[str, Figure], dict[str, str]]:
-    """Accuracy vs latency panels on ridge points and on distinct profiles (two or more models
-    with a top-1 needed)."""
-    figures: dict[str, Figure] = {}
-    captions: dict[str, str] = {}
-    if not (len(models) > 1 and sweep["top1"].notna().sum() >= 2):
-        return figures, captions
-    all_points = [p for p in dict.fromkeys(analysis.rp_sweep["point"])]
-    points = accuracy_points(analysis.rp_sweep)
-    figures["accuracy_vs_latency"] = F.figure_accuracy_vs_latency(analysis.rp_sweep, points)
-    captions["accuracy_vs_latency"] = "ImageNet top-1 vs roofline latency at each ridge point; Pareto frontier marked." + (
-        f" {len(points)} of the {len(all_points)} ridge points ({', '.join(points)}); every point is in the "
-        "tables." if len(points) < len(all_points) else "")
-    prof_points = distinct_profile_points(analysis)
-    if prof_points:
-        shown = spread_pick(prof_points, MAX_PROFILE_PANELS)
-        fig = F.figure_accuracy_vs_latency(analysis.profile_sweep, shown)
-        fig.suptitle("Roofline latency vs accuracy on hardware profiles")
-        figures["accuracy_vs_latency_profiles"] = fig
-        captions["accuracy_vs_latency_profiles"] = (
-            "The same on hardware profiles, each at its own peak and bandwidth, by ridge point"
-            + (f" ({len(shown)} of {len(prof_points)} profiles, spread across the ridge points; "
-               "all are in the table below)." if len(shown) < len(prof_points) else ".")
-            + _duplicates_note(analysis, prof_points))
-    return figures, captions
-
-
-def _op_type_figure(analysis, models: list[str], sweep: pd.DataFrame, layer_points: list[str],
-                    titles: dict[str, str], frames: dict) -> tuple[dict[str, Figure], dict[str, str]]:
-    """Share of latency by op type at the per-layer ridge points and a spread of profiles."""
-    prof_points = distinct_profile_points(analysis)
-    op_points = layer_points + spread_pick(prof_points, MAX_OP_PANELS - len(layer_points))
-    shown_frames = {(m, p): frames[(m, p)] for p in op_points for m in models if (m, p) in frames}
-    rp_of = dict(zip(sweep["point"], sweep["ridge_point"]))
-    hw_points = set(analysis.profile_sweep["point"]) if len(analysis.profile_sweep) else set()
-    fig = F.figure_time_by_op_type(
-        shown_frames, share=True, labels=titles, points=op_points,
-        titles={p: F.point_title(p, rp_of.get(p), "hw" if p in hw_points else "") for p in op_points})
-    n_prof = len(op_points) - len(layer_points)
-    caption = "Share of roofline latency by op type, per model and point" + (
-        f" ({n_prof} of {len(prof_points)} hardware profiles, spread across the ridge points)."
-        if n_prof < len(prof_points) else ".")
-    return {"time_by_op_type": fig}, {"time_by_op_type": caption}
-
-
-def _roofline_figures(analysis, models: list[str], chosen_profiles: bool) -> tuple[dict[str, Figure], dict[str, str]]:
-    """One roofline figure per model shown: its layers at each roofline point."""
-    figures: dict[str, Figure] = {}
-    captions: dict[str, str] = {}
-    rpoints = roofline_points(analysis, chosen_profiles)
-    for m in roofline_models(analysis, models):
-        rf = _rooflines(analysis, m, rpoints)
-        if rf is not None:
-            figures[f"roofline_{m}"] = rf
-            captions[f"roofline_{m}"] = f"Each layer of {m} on the roofline of each point (memory-only layers omitted)."
-    return figures, captions
+    return report, figs
 
 
 def explorer_data(analysis) -> dict:

@@ -15,7 +15,8 @@ interrupted ``--force`` replace is finished then (``roofsweep.io.atomic``).
 Folder contents::
 
     index.html            self-contained page (report.html.render_html)
-    figures/NAME.svg      every figure (NAME.png too with ``png=True``)
+    figures/NAME.svg      each matplotlib figure given (NAME.png too with ``png=True``); none by
+                          default - the page draws its charts itself (report.html_charts)
     sweep.csv             the long-form sweep DataFrame
     layers/MODEL__POINT.csv  per-layer roofline tables
     summary.json          run summary (ReportData.summary_dict) + the list of files
@@ -32,8 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING
 
 from roofsweep.errors import OutputError, quote
 from roofsweep.io import atomic
@@ -41,7 +41,9 @@ from roofsweep.io.atomic import free_name, is_marked
 from roofsweep.report.data import ReportData
 from roofsweep.report.export import to_csv
 from roofsweep.report.html import render_html, slug
-from roofsweep.report.figures.render import render_figures
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TMP_PREFIX = atomic.TMP_PREFIX
 OLD_PREFIX = atomic.OLD_PREFIX
@@ -137,13 +139,14 @@ def _unique(name: str, used: set[str]) -> str:
     return out
 
 
-def _write_contents(folder: Path, report: ReportData, figures: Mapping[str, Figure], png: bool = False,
-                    progress: Callable[[int, int], None] | None = None) -> list[str]:
-    """Everything of the report into ``folder`` (which exists and is empty); returns the files."""
-    files: list[str] = []
-    fig_dir = folder / "figures"
+def _write_figures(fig_dir: Path, figures: Mapping[str, Figure], embedded: dict, png: bool,
+                   progress: Callable[[int, int], None] | None) -> list[str]:
+    """The matplotlib figures as ``figures/NAME.svg`` (and ``.png``); each SVG is embedded in the
+    page too. Matplotlib is imported here only: a report without figure files never loads it."""
+    from roofsweep.report.figures.render import render_figures
+
     fig_dir.mkdir()
-    embedded: dict[str, str | bytes] = dict(report.figures)
+    files: list[str] = []
     used: set[str] = set()
     stems = {name: _unique(slug(name), used) for name in figures}
     for name, out in render_figures(figures, png=png, salts=stems, progress=progress).items():
@@ -154,12 +157,22 @@ def _write_contents(folder: Path, report: ReportData, figures: Mapping[str, Figu
             (fig_dir / f"{stem}.png").write_bytes(out.png)
             files.append(f"figures/{stem}.png")
         embedded.setdefault(name, out.svg)
+    return files
+
+
+def _write_contents(folder: Path, report: ReportData, figures: Mapping[str, Figure], png: bool = False,
+                    progress: Callable[[int, int], None] | None = None) -> list[str]:
+    """Everything of the report into ``folder`` (which exists and is empty); returns the files."""
+    files: list[str] = []
+    embedded: dict[str, str | bytes] = dict(report.figures)
+    if figures:
+        files += _write_figures(folder / "figures", figures, embedded, png, progress)
     if report.sweep_df is not None:
         (folder / "sweep.csv").write_text(to_csv(report.sweep_df), encoding="utf-8")
         files.append("sweep.csv")
     if report.layer_tables:
         (folder / "layers").mkdir()
-        used = set()
+        used: set[str] = set()
         for (model, point), df in report.layer_tables.items():
             stem = _unique(f"{slug(model)}__{slug(point)}", used)
             (folder / "layers" / f"{stem}.csv").write_text(to_csv(df), encoding="utf-8")

@@ -44,6 +44,8 @@ class ReportData:
     # ridge-point explorer's data (``report.html_view.explorer_payload``); None = not shown.
     frontier_share: pd.DataFrame | None = None
     explorer: dict[str, Any] | None = None
+    # The charts the page draws itself (``report.html_charts.chart_payload``); None = none.
+    charts: dict[str, Any] | None = None
     totals: pd.DataFrame | None = None
     dominant: pd.DataFrame | None = None
     same_as: dict[str, str] = field(default_factory=dict)

@@ -1,6 +1,8 @@
 """One self-contained HTML page per report, rendered from the Jinja2 templates in ``templates/``.
 
-Nothing is fetched when the page is opened: figures are inline SVG (their hover text kept as SVG
+Nothing is fetched when the page is opened: the charts are drawn by the page's own script
+(``assets/charts.js``) from a ``<script type="application/json">`` block (``html_charts``); figure
+files asked for (``--figures``) are inline SVG (their hover text kept as SVG
 ``<title>`` tooltips) or base64 PNG; the CSS and scripts (``templates/assets/``) are inlined; the
 explorer's data is a ``<script type="application/json">`` block. Autoescaping is on: every
 string from outside the code - model, profile and layer names, YAML fields, the command line,
@@ -19,7 +21,7 @@ from functools import lru_cache
 from importlib import resources
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from roofsweep.report.data import ReportData
 from roofsweep.report.html_findings import how_to_read, key_findings
@@ -42,8 +44,33 @@ EXPLORER_STOPS = (0.0, 5.0, 50.0, 500.0)  # buttons under the slider (the paper'
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(loader=PackageLoader("roofsweep.report", "templates"), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("roofsweep.report", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals["table_rows"] = table_rows
+    return env
+
+
+_STAR = ' <span class="frontier" title="on the Pareto frontier">&#9733;</span>'
+
+
+def table_rows(rows) -> Markup:
+    """The ``<tr>`` rows of a table body, every value escaped: the markup of the ``cell`` macro
+    in ``_macros.html.j2``, written here because a macro call per cell was most of a page's
+    rendering time (a one-model sweep has ~20 000 cells)."""
+    out = []
+    for row in rows:
+        out.append("<tr>")
+        for x in row:
+            out.append("<td")
+            if x.cls:
+                out.append(f' class="{escape(x.cls)}"')
+            if x.sort is not None:
+                out.append(f' data-sort="{escape(x.sort)}"')
+            if x.title:
+                out.append(f' title="{escape(x.title)}"')
+            out.append(f">{escape(x.text)}{_STAR if x.star else ''}</td>")
+        out.append("</tr>")
+    return Markup("".join(out))
 
 
 @lru_cache(maxsize=None)
@@ -138,9 +165,12 @@ def page_context(report: ReportData) -> dict:
     dominant = dominant_views(report.layer_tables, labels, getattr(report, "dominant", None))
     figures = [figure_item(name, fig, report.figure_captions.get(name, ""), f"fig-{slug(name)}")
                for name, fig in report.figures.items()]
+    charts = Markup(script_json(report.charts)) if report.charts else None
     stars = any(c.star for v in (sv, dv) if v is not None for row in v.rows for c in row)
     ctx = {
-        "r": report, "css": asset("report.css"), "js": asset("sort.js") + Markup("\n") + asset("explorer.js"),
+        "r": report, "css": asset("report.css"),
+        "js": Markup("\n").join([asset("sort.js"), asset("explorer.js")] + ([asset("charts.js")] if charts else [])),
+        "charts": charts,
         "howto": howto if (sweep_df is not None or explorer) else None,
         "findings": key_findings(sweep_df, report.layer_tables, report.frontier_share),
         "explorer": explorer, "sweep_view": sv, "device_view": dv, "stars": stars, "frontier_view": fv,
@@ -149,7 +179,7 @@ def page_context(report: ReportData) -> dict:
     }
     nav = [("howto", "How to read", ctx["howto"]), ("findings", "Findings", ctx["findings"]),
            ("notes", "Notes", report.notes), ("sweep", "Sweep", sv or dv), ("frontier", "Frontier", fv),
-           ("explorer", "Explorer", explorer), ("figures", "Figures", figures),
+           ("explorer", "Explorer", explorer), ("charts", "Charts", charts), ("figures", "Figures", figures),
            ("dominant", "Dominant layers", dominant), ("layers", "Layers", ctx["layers"]),
            ("summary", "Summary", True)]
     ctx["nav"] = [(k, text) for k, text, shown in nav if shown]
