@@ -1,4 +1,4 @@
-"""``roofsweep search SPACE.yaml``: cost the candidates of a block-structured search space."""
+"""``roofsweep search SPACE.yaml``: cost the candidates of a search space (block or callable)."""
 
 from __future__ import annotations
 
@@ -69,13 +69,15 @@ def search_cmd(
     digits = choose(space, samples, seed, all_)
     from roofsweep.search.run import CHUNK
 
+    if getattr(space, "kind", "blocks") == "callable":
+        from roofsweep.search.callables import CHUNK
     with progress(-(-len(digits) // CHUNK), "costing candidates") as step:
         result = search(space, digits, rps, hardware or [], cm, capacity.value, batch, scheduler,
                         progress=lambda what, n, total: step() if what == "costing" else None,
                         scheduler_timeout=scheduler_timeout)
     st = result.stats
-    info(f"{len(digits):,} candidates of {space.size:.4g} in {space.source}; {st['distinct_blocks']} distinct blocks; "
-         f"{st['seconds']:.1f} s")
+    what = "traced in full" if "traced_candidates" in st else f"{st['distinct_blocks']} distinct blocks"
+    info(f"{len(digits):,} candidates of {space.size:.4g} in {space.source}; {what}; {st['seconds']:.1f} s")
     for k, v in sorted(st.get("unsupported_ops", {}).items()):
         warn(f"ops without a cost formula (not counted): {k} x{v}")
     for label in result.rp_labels:

@@ -133,7 +133,16 @@ def search(
     profiles = [get_profile(h) if isinstance(h, str) else h for h in (hardware or [])]
     points = _points(cm, ridge_points, profiles)
     t0 = time.perf_counter()
-    if scheduler:
+    if getattr(space, "kind", "blocks") == "callable":
+        from roofsweep.search.callable_run import run_callable
+
+        if scheduler:
+            from roofsweep.search.cluster import check_scheduler
+
+            check_scheduler(scheduler)
+        res, stats = run_callable(space, digits, cm, points, profiles, batch, scheduler, progress=progress,
+                                  timeout=scheduler_timeout)
+    elif scheduler:
         from roofsweep.search.cluster import run_on_dask
 
         res, stats = run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress, scheduler_timeout)
@@ -157,14 +166,16 @@ def assemble_rows(space: Space, digits: np.ndarray, res: dict, points: pd.DataFr
     """One row per candidate: ID, spec, choices that matter, totals, latency per point, frontier."""
     ids = space.ids_text(digits)
     prefix = f"space:{space.source}#"
-    data: dict[str, Any] = {
-        "id": ids,
-        "spec": [prefix + i for i in ids],
-        "resolution": np.asarray(space.axes[0].values)[digits[:, 0]],
-        "width_multiplier": np.asarray(space.axes[1].values, dtype=np.float64)[digits[:, 1]],
-        "macs": res["macs"],
-        "params": res["params"],
-    }
+    data: dict[str, Any] = {"id": ids, "spec": [prefix + i for i in ids]}
+    if getattr(space, "kind", "blocks") == "callable":  # one column per parameter
+        for k, ax in enumerate(space.axes):
+            data[ax.name] = pd.Series([ax.values[int(d)] for d in digits[:, k]], dtype=object) \
+                if len({type(v) for v in ax.values}) > 1 else np.asarray(ax.values)[digits[:, k]]
+    else:
+        data["resolution"] = np.asarray(space.axes[0].values)[digits[:, 0]]
+        data["width_multiplier"] = np.asarray(space.axes[1].values, dtype=np.float64)[digits[:, 1]]
+    data["macs"] = res["macs"]
+    data["params"] = res["params"]
     dtypes = list(dict.fromkeys(points["dtype"]))
     rp_dtype = points.loc[points["hardware"] == "", "dtype"]
     main = dtypes.index(rp_dtype.iloc[0]) if len(rp_dtype) else 0
