@@ -76,9 +76,27 @@ def test_local_cluster_of_two_gives_identical_rows(tmp_path):
     pd.testing.assert_frame_equal(here.rows, there.rows, check_exact=True)
 
 
+def test_candidates_are_traced_once_then_read_from_the_cache(tmp_path, monkeypatch):
+    space = load_space(_space(tmp_path, params={"depth": [1, 2], "width": [4]}))
+    first = search(space, choose(space, all_=True), RPS)
+
+    def no_tracing(*a, **k):
+        raise AssertionError("traced again")
+
+    import roofsweep.trace
+
+    monkeypatch.setattr(roofsweep.trace, "trace", no_tracing)
+    again = search(space, choose(space, all_=True), RPS)
+    pd.testing.assert_frame_equal(first.rows, again.rows, check_exact=True)
+
+
 def test_bad_callable_spaces(tmp_path):
     with pytest.raises(ConfigError, match=r"params.width is an empty choice list"):
         load_space(_space(tmp_path, params={"depth": [1], "width": []}))
+    with pytest.raises(ConfigError, match=r"params.macs clashes with a result column"):
+        load_space(_space(tmp_path, params={"macs": [1]}))
+    with pytest.raises(ConfigError, match=r"input_shape '1x3xax8' must read like 1x3x224x224"):
+        load_space(_space(tmp_path, input_shape="1x3xax8"))
     with pytest.raises(ConfigError, match=r"params is empty"):
         load_space(_space(tmp_path, params={}))
     space = load_space(_space(tmp_path, callable="no_such_pkg_xyz.models:build"))

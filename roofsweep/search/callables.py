@@ -25,6 +25,7 @@ from pydantic import Field, ValidationError, field_validator
 from roofsweep.errors import ConfigError, ModelBuildError
 from roofsweep.search.space import Axis, Space, _digit_groups, _first_error, _Strict
 
+RESERVED = ("id", "spec", "macs", "params", "weight_bytes", "bytes", "frontier_points", "frontier_share")
 CHUNK = 4  # candidates per Dask task: each is a full trace (a fraction of a second to seconds)
 
 
@@ -99,6 +100,8 @@ def parse_callable_space(data: dict, source: str) -> CallableSpace:
         for k, v in params.items():
             if isinstance(v, list) and not v:
                 raise ConfigError(f"{source}: params.{k} is an empty choice list; give at least one value")
+            if str(k) in RESERVED or "[" in str(k):
+                raise ConfigError(f"{source}: params.{k} clashes with a result column; rename the parameter")
     try:
         spec = CallableSpaceSpec.model_validate(data)
     except ValidationError as e:
