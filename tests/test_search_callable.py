@@ -109,4 +109,4 @@ def test_bad_callable_spaces(tmp_path):
     r = runner.invoke(app, ["search", str(_space(tmp_path, params={"depth": [99], "width": [4]})), "--all",
                             "--out", str(tmp_path / "rows.csv")])
     assert r.exit_code == 1 and r.output.count("\n") == 1 and "#0 (depth=99, width=4)" in r.output
-    assert not (tmp_path / "rows.csv").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["callable.yaml"]  # no output, no spool left behind

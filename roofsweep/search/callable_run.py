@@ -57,8 +57,16 @@ def _task(space, ids, cm, rps, profiles, batch):
     return evaluate_ids(space, ids, cm, rps, profiles, batch)
 
 
+def _keep(res: dict, start: int, sink) -> dict:
+    """What to keep of a chunk's result: all of it, or (streaming) only its unsupported-op counts."""
+    if sink is None:
+        return res
+    sink(start, {k: v for k, v in res.items() if k != "unsupported_ops"})
+    return {"unsupported_ops": res["unsupported_ops"]}
+
+
 def run_callable(space: CallableSpace, digits: np.ndarray, cm, points: pd.DataFrame, profiles: list, batch: int = 1,
-                 scheduler: str | None = None, chunk: int = CHUNK, progress=None, timeout: float = 10.0):
+                 scheduler: str | None = None, chunk: int = CHUNK, progress=None, timeout: float = 10.0, sink=None):
     """Evaluate the candidates ``digits`` of ``space``; (result dict, stats) like ``search``'s paths."""
     from roofsweep.search.callables import load_builder
 
@@ -78,20 +86,20 @@ def run_callable(space: CallableSpace, digits: np.ndarray, cm, points: pd.DataFr
             futs = {client.submit(_task, space, ids[c0:c0 + chunk], cm, rps, profiles, batch, pure=False): k
                     for k, c0 in enumerate(starts)}
             for fut, res in distributed.as_completed(list(futs), with_results=True):
-                parts[futs[fut]] = res
+                parts[futs[fut]] = _keep(res, starts[futs[fut]], sink)
                 if progress is not None:
                     progress("costing", len(res["macs"]), len(ids))
             workers = len(client.scheduler_info().get("workers", {}))
     else:
         for k, c0 in enumerate(starts):
-            parts[k] = evaluate_ids(space, ids[c0:c0 + chunk], cm, rps, profiles, batch)
+            parts[k] = _keep(evaluate_ids(space, ids[c0:c0 + chunk], cm, rps, profiles, batch), c0, sink)
             if progress is not None:
-                progress("costing", len(parts[k]["macs"]), len(ids))
+                progress("costing", min(chunk, len(ids) - c0), len(ids))
     unsupported: dict[str, int] = {}
     for p in parts:
         for k, v in p.pop("unsupported_ops").items():
             unsupported[k] = unsupported.get(k, 0) + v
-    res = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
+    res = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts and sink is None else {}
     stats = {"distinct_blocks": 0, "traced_candidates": len(ids), "block_seconds": time.perf_counter() - t0,
              "tables_seconds": 0.0, "unsupported_ops": unsupported}
     if scheduler:
