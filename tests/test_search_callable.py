@@ -110,3 +110,19 @@ def test_bad_callable_spaces(tmp_path):
                             "--out", str(tmp_path / "rows.csv")])
     assert r.exit_code == 1 and r.output.count("\n") == 1 and "#0 (depth=99, width=4)" in r.output
     assert [p.name for p in tmp_path.iterdir()] == ["callable.yaml"]  # no output, no spool left behind
+
+
+def test_shipped_callable_space_candidate_is_the_zoo_mnv2():
+    import numpy as np
+
+    from roofsweep.trace.cache import load_or_trace
+    from roofsweep.zoo import resolve
+
+    space = load_space(Path(__file__).parents[1] / "configs" / "space-callable-mnv2.yaml")
+    assert space.size == 10 and space.params_of(6) == {"width_multiplier": 1.0, "num_classes": 1000}
+    rows = search(space, space.decode_range(6, 7), RPS).rows
+    zoo = load_or_trace(resolve("mnv2"))
+    # MobileNetV2 1.0 at 224: 300,774,272 MACs and 3,504,872 parameters (the zoo's own trace)
+    assert rows.loc[0, "macs"] == int(zoo.layers["macs"].sum()) == 300_774_272
+    assert rows.loc[0, "params"] == zoo.params == 3_504_872
+    assert np.isfinite(rows.filter(like="latency_s").to_numpy()).all()
