@@ -84,15 +84,19 @@ def search_cmd(
             counts = spool.frontier_counts
         else:
             counts = {lab: int(result.rows[f"on_frontier[{lab}]"].sum()) for lab in result.rp_labels}
-    st = result.stats
-    what = "traced in full" if "traced_candidates" in st else f"{st['distinct_blocks']} distinct blocks"
-    info(f"{len(digits):,} candidates of {space.size:.4g} in {space.source}; {what}; {st['seconds']:.1f} s")
-    for k, v in sorted(st.get("unsupported_ops", {}).items()):
-        warn(f"ops without a cost formula (not counted): {k} x{v}")
-    for label, n in counts.items():
-        info(f"{label}: {n} on the {capacity.value}-vs-latency frontier")
+    _summary(result, counts, len(digits), capacity.value)
     if out is None:
         write_stream(result.rows, sys.stdout, fmt.value)
         sys.stdout.flush()
     else:
         info(f"rows: {out}")
+
+
+def _summary(result, counts: dict[str, int], n: int, capacity: str) -> None:
+    st, space = result.stats, result.space
+    what = "traced in full" if "traced_candidates" in st else f"{st['distinct_blocks']} distinct blocks"
+    info(f"{n:,} candidates of {space.size:.4g} in {space.source}; {what}; {st['seconds']:.1f} s")
+    for k, v in sorted(st.get("unsupported_ops", {}).items()):
+        warn(f"ops without a cost formula (not counted): {k} x{v}")
+    for label, k in counts.items():
+        info(f"{label}: {k} on the {capacity}-vs-latency frontier")
