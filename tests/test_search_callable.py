@@ -66,11 +66,14 @@ def test_ids_decode_mixed_radix_and_rows_equal_each_candidate_swept(tmp_path):
     assert rows.loc[0, "frontier_points"] == 4 and rows.loc[0, "frontier_share"] == 1.0
 
 
-def test_local_cluster_of_two_gives_identical_rows(tmp_path):
+def test_local_cluster_of_two_gives_identical_rows(tmp_path, monkeypatch):
     space = load_space(_space(tmp_path, params={"depth": [1, 2], "width": [4, 8], "kernel": [1, 3]}))
     d = choose(space, all_=True)
-    here = search(space, d, RPS, ["pixel6-cpu"], "paper")
+    monkeypatch.setenv("ROOFSWEEP_CACHE_DIR", str(tmp_path / "cache"))  # empty: the workers trace
     there = search(space, d, RPS, ["pixel6-cpu"], "paper", scheduler="local:2")
+    assert len(list((tmp_path / "cache" / "callable-space").iterdir())) == 8
+    monkeypatch.setenv("ROOFSWEEP_CACHE_DIR", "off")  # traced again here, independently
+    here = search(space, d, RPS, ["pixel6-cpu"], "paper")
     assert there.stats["workers"] == 2
     pd.testing.assert_frame_equal(here.rows, there.rows, check_exact=True)
 
