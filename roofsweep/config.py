@@ -216,7 +216,7 @@ def load_experiment(path: str | Path) -> Experiment:
     (line N)")`` for the first problem."""
     path = Path(path)
     data, lines = _read(path)
-    if "stages" in data and "models" not in data:  # the search-space format (roofsweep.search.space)
+    if ("stages" in data or "callable" in data) and "models" not in data:  # a search space (roofsweep.search.space)
         raise ConfigError(f"{path}: a search space, not an experiment config; "
                           f"cost its candidates with `roofsweep search {path}`")
     try:

@@ -117,3 +117,18 @@ class KeepPositive(nn.Module):
 
 def keep_positive() -> nn.Module:
     return KeepPositive()
+
+
+def tiny_param(depth: int = 1, width: int = 4, kernel: int = 3) -> nn.Module:
+    """A parameterised callable for callable search spaces (test_search_callable.py).
+
+    On a 1x3x8x8 input: conv 3->width kxk (pad k//2) then (depth-1) convs width->width kxk, each
+    + ReLU, then global pool and fc width->10. MACs = 64*k*k*(3*width + (depth-1)*width*width)
+    + 10*width."""
+    if depth == 99:
+        raise ValueError("depth 99 is not buildable")
+    layers: list[nn.Module] = [nn.Conv2d(3, width, kernel, padding=kernel // 2), nn.ReLU()]
+    for _ in range(depth - 1):
+        layers += [nn.Conv2d(width, width, kernel, padding=kernel // 2), nn.ReLU()]
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(width, 10)]
+    return nn.Sequential(*layers)

@@ -95,3 +95,32 @@ def test_interrupted_write_leaves_no_file(tiny_file, tmp_path, monkeypatch):
     r = run("search", str(tiny_file), "--samples", "5", "--out", str(out))
     assert r.exit_code == 130
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.yaml"]  # no file, no temp file
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_streamed_rows_equal_the_in_memory_rows(tiny_file, tmp_path, fmt, monkeypatch):
+    from roofsweep.search.run import write_rows
+    from roofsweep.search.stream import RowSpool
+
+    space = load_space(tiny_file)
+    d = space.sample(250, seed=2)
+    whole = search(space, d, "0,5,50,500", ["pixel6-cpu"], "paper", chunk=60)
+    write_rows(whole.rows, tmp_path / f"whole.{fmt}", fmt)
+    seen = []
+    with RowSpool(tmp_path / f"streamed.{fmt}", fmt) as spool:
+        # chunks arrive out of order (as Dask returns them): the file is still in candidate order
+        calls = []
+        real = spool.__call__
+        streamed = search(space, d, "0,5,50,500", ["pixel6-cpu"], "paper", chunk=60,
+                          sink=lambda c0, res: calls.append((c0, res)))
+        assert streamed.rows is None and [c for c, _ in calls] == [0, 60, 120, 180, 240]
+        spool.start(space, d, streamed.points, "params")
+        for c0, res in reversed(calls):
+            real(c0, res)
+            seen.append(sorted(p.name for p in tmp_path.iterdir()))
+        spool.finish()
+        assert spool.frontier_counts == {lab: int(whole.rows[f"on_frontier[{lab}]"].sum()) for lab in whole.rp_labels}
+    # while streaming, only a hidden spool file sits next to the output; afterwards only the output
+    assert all(len(s) == 3 and any(n.endswith(".rows.tmp") for n in s) for s in seen)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["tiny.yaml", f"whole.{fmt}", f"streamed.{fmt}"])
+    assert (tmp_path / f"streamed.{fmt}").read_text() == (tmp_path / f"whole.{fmt}").read_text()

@@ -1,7 +1,8 @@
-"""``roofsweep search SPACE.yaml``: cost the candidates of a block-structured search space."""
+"""``roofsweep search SPACE.yaml``: cost the candidates of a search space (block or callable)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from enum import Enum
 from pathlib import Path
@@ -51,8 +52,9 @@ def search_cmd(
     from roofsweep.analysis import cost_model_from
     from roofsweep.cli.sweep import _ridge_points
     from roofsweep.errors import ConfigError
-    from roofsweep.search.run import DEFAULT_RPS, check_output, choose, search, write_rows, write_stream
+    from roofsweep.search.run import DEFAULT_RPS, check_output, choose, search, write_stream
     from roofsweep.search.space import load_space
+    from roofsweep.search.stream import RowSpool
 
     if ridge_points is None and rp_range is None:
         ridge_points = DEFAULT_RPS
@@ -69,20 +71,32 @@ def search_cmd(
     digits = choose(space, samples, seed, all_)
     from roofsweep.search.run import CHUNK
 
-    with progress(-(-len(digits) // CHUNK), "costing candidates") as step:
-        result = search(space, digits, rps, hardware or [], cm, capacity.value, batch, scheduler,
-                        progress=lambda what, n, total: step() if what == "costing" else None,
-                        scheduler_timeout=scheduler_timeout)
-    st = result.stats
-    info(f"{len(digits):,} candidates of {space.size:.4g} in {space.source}; {st['distinct_blocks']} distinct blocks; "
-         f"{st['seconds']:.1f} s")
-    for k, v in sorted(st.get("unsupported_ops", {}).items()):
-        warn(f"ops without a cost formula (not counted): {k} x{v}")
-    for label in result.rp_labels:
-        info(f"{label}: {int(result.rows[f'on_frontier[{label}]'].sum())} on the {capacity.value}-vs-latency frontier")
+    if getattr(space, "kind", "blocks") == "callable":
+        from roofsweep.search.callables import CHUNK
+    with contextlib.ExitStack() as stack:
+        spool = None if out is None else stack.enter_context(RowSpool(out, fmt.value))
+        with progress(-(-len(digits) // CHUNK), "costing candidates") as step:
+            result = search(space, digits, rps, hardware or [], cm, capacity.value, batch, scheduler,
+                            progress=lambda what, n, total: step() if what == "costing" else None,
+                            scheduler_timeout=scheduler_timeout, sink=spool)
+        if spool is not None:
+            spool.finish()
+            counts = spool.frontier_counts
+        else:
+            counts = {lab: int(result.rows[f"on_frontier[{lab}]"].sum()) for lab in result.rp_labels}
+    _summary(result, counts, len(digits), capacity.value)
     if out is None:
         write_stream(result.rows, sys.stdout, fmt.value)
         sys.stdout.flush()
     else:
-        write_rows(result.rows, out, fmt.value)
         info(f"rows: {out}")
+
+
+def _summary(result, counts: dict[str, int], n: int, capacity: str) -> None:
+    st, space = result.stats, result.space
+    what = "traced in full" if "traced_candidates" in st else f"{st['distinct_blocks']} distinct blocks"
+    info(f"{n:,} candidates of {space.size:.4g} in {space.source}; {what}; {st['seconds']:.1f} s")
+    for k, v in sorted(st.get("unsupported_ops", {}).items()):
+        warn(f"ops without a cost formula (not counted): {k} x{v}")
+    for label, k in counts.items():
+        info(f"{label}: {k} on the {capacity}-vs-latency frontier")

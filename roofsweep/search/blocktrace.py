@@ -239,4 +239,8 @@ def build_candidate_spec(spec: str, batch: int = 1):
 
     path, cid = parse_candidate_spec(spec)
     space = load_space(path)
+    if getattr(space, "kind", "blocks") == "callable":
+        from roofsweep.search.callables import build_callable_candidate
+
+        return build_callable_candidate(space, cid)
     return build_candidate(space, space.digits_of(cid), batch)

@@ -111,8 +111,9 @@ def _traces(client, configs):
     return have
 
 
-def run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress=None, timeout=CONNECT_TIMEOUT_S):
-    """``search``'s evaluation on Dask; returns (results dict, stats) like the in-process path."""
+def run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress=None, timeout=CONNECT_TIMEOUT_S, sink=None):
+    """``search``'s evaluation on Dask; returns (results dict, stats) like the in-process path
+    (with ``sink``, each chunk goes to ``sink(start, res)`` as it finishes and the dict is empty)."""
     import time
 
     from roofsweep.search import vector
@@ -136,11 +137,14 @@ def run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress=Non
         futs = {client.submit(_eval_task, shared, digits[c0:c0 + chunk], pure=False): k for k, c0 in enumerate(starts)}
         parts = [None] * len(starts)
         for fut, res in distributed.as_completed(list(futs), with_results=True):
-            parts[futs[fut]] = res
+            if sink is not None:
+                sink(starts[futs[fut]], res)
+            else:
+                parts[futs[fut]] = res
             if progress is not None:
                 progress("costing", len(res["macs"]), len(digits))
         workers = len(client.scheduler_info().get("workers", {}))
-    res = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
+    res = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts and sink is None else {}
     unsupported: dict[str, int] = {}
     for t in traces:
         for k, v in t.unsupported.items():

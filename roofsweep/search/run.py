@@ -34,7 +34,7 @@ CHUNK = 100_000  # candidates per task: about a second or two of work on one cor
 @dataclass
 class SearchResult:
     space: Space
-    rows: pd.DataFrame
+    rows: pd.DataFrame | None  # None when a sink streamed them to a file
     points: pd.DataFrame  # label, ridge_point, hardware, dtype, peak_macs_per_s, bandwidth_bytes_per_s
     cost_model: CostModel
     capacity: str
@@ -117,8 +117,13 @@ def search(
     chunk: int = CHUNK,
     progress: Callable[[str, int, int], None] | None = None,
     scheduler_timeout: float = 10.0,
+    sink=None,
 ) -> SearchResult:
     """Cost the candidates ``digits`` (from ``choose``) of ``space``; see the module docstring.
+
+    ``sink`` (a ``stream.RowSpool``, or any callable): each chunk's results go to
+    ``sink(start, res)`` as they come back instead of being kept (``sink.start(space, digits,
+    points, capacity)`` first, if it has one); the result's ``rows`` is then None.
 
     ``hardware``: profiles or names (None/[]: ridge points only). ``capacity``: the frontier's
     capacity axis. ``scheduler``: ``local:N`` or ``tcp://HOST:PORT`` runs on Dask
@@ -134,21 +139,33 @@ def search(
     profiles = [get_profile(h) if isinstance(h, str) else h for h in (hardware or [])]
     points = _points(cm, ridge_points, profiles)
     t0 = time.perf_counter()
-    if scheduler:
+    if hasattr(sink, "start"):
+        sink.start(space, digits, points, capacity)
+    if getattr(space, "kind", "blocks") == "callable":
+        from roofsweep.search.callable_run import run_callable
+
+        if scheduler:
+            from roofsweep.search.cluster import check_scheduler
+
+            check_scheduler(scheduler)
+        res, stats = run_callable(space, digits, cm, points, profiles, batch, scheduler, progress=progress,
+                                  timeout=scheduler_timeout, sink=sink)
+    elif scheduler:
         from roofsweep.search.cluster import run_on_dask
 
-        res, stats = run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress, scheduler_timeout)
+        res, stats = run_on_dask(space, digits, cm, points, batch, scheduler, chunk, progress, scheduler_timeout, sink)
     else:
         step = None if progress is None else (lambda n: progress("tracing blocks", n, 0))
         tables, stats = prepare(space, cm, points, batch, progress=step, digits=digits)
         parts = []
         for c0 in range(0, len(digits), chunk):
-            parts.append(vector.evaluate_chunk(tables, digits[c0:c0 + chunk]))
+            r = vector.evaluate_chunk(tables, digits[c0:c0 + chunk])
+            sink(c0, r) if sink is not None else parts.append(r)
             if progress is not None:
                 progress("costing", min(chunk, len(digits) - c0), len(digits))
         res = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
     t1 = time.perf_counter()
-    rows = assemble_rows(space, digits, res, points, capacity)
+    rows = None if sink is not None else assemble_rows(space, digits, res, points, capacity)
     stats.update(candidates=len(digits), points=len(points), seconds=time.perf_counter() - t0,
                  evaluate_seconds=t1 - t0 - stats.get("block_seconds", 0) - stats.get("tables_seconds", 0))
     return SearchResult(space, rows, points, cm, capacity, stats)
@@ -156,16 +173,26 @@ def search(
 
 def assemble_rows(space: Space, digits: np.ndarray, res: dict, points: pd.DataFrame, capacity: str) -> pd.DataFrame:
     """One row per candidate: ID, spec, choices that matter, totals, latency per point, frontier."""
+    data = candidate_columns(space, digits, res, points)
+    rp_cols = np.flatnonzero((points["hardware"] == "").to_numpy())
+    data.update(frontier_columns(np.asarray(res[capacity], dtype=np.float64), res["latency_s"][:, rp_cols], points))
+    return pd.DataFrame(data)
+
+
+def candidate_columns(space: Space, digits: np.ndarray, res: dict, points: pd.DataFrame) -> dict[str, Any]:
+    """The columns of ``assemble_rows`` that depend on the candidates alone (not the frontier)."""
     ids = space.ids_text(digits)
     prefix = f"space:{space.source}#"
-    data: dict[str, Any] = {
-        "id": ids,
-        "spec": [prefix + i for i in ids],
-        "resolution": np.asarray(space.axes[0].values)[digits[:, 0]],
-        "width_multiplier": np.asarray(space.axes[1].values, dtype=np.float64)[digits[:, 1]],
-        "macs": res["macs"],
-        "params": res["params"],
-    }
+    data: dict[str, Any] = {"id": ids, "spec": [prefix + i for i in ids]}
+    if getattr(space, "kind", "blocks") == "callable":  # one column per parameter
+        for k, ax in enumerate(space.axes):
+            data[ax.name] = pd.Series([ax.values[int(d)] for d in digits[:, k]], dtype=object) \
+                if len({type(v) for v in ax.values}) > 1 else np.asarray(ax.values)[digits[:, k]]
+    else:
+        data["resolution"] = np.asarray(space.axes[0].values)[digits[:, 0]]
+        data["width_multiplier"] = np.asarray(space.axes[1].values, dtype=np.float64)[digits[:, 1]]
+    data["macs"] = res["macs"]
+    data["params"] = res["params"]
     dtypes = list(dict.fromkeys(points["dtype"]))
     rp_dtype = points.loc[points["hardware"] == "", "dtype"]
     main = dtypes.index(rp_dtype.iloc[0]) if len(rp_dtype) else 0
@@ -174,21 +201,23 @@ def assemble_rows(space: Space, digits: np.ndarray, res: dict, points: pd.DataFr
     for gi, d in enumerate(dtypes):
         if gi != main:
             data[f"bytes[{d}]"] = res["bytes"][:, gi]
-    labels = list(points["label"])
-    for j, lab in enumerate(labels):
+    for j, lab in enumerate(points["label"]):
         data[f"latency_s[{lab}]"] = res["latency_s"][:, j]
-    rp_mask = (points["hardware"] == "").to_numpy()
-    rp_cols = np.flatnonzero(rp_mask)
-    cap = np.asarray(res[capacity], dtype=np.float64)
-    on = vector.on_frontier(cap, res["latency_s"][:, rp_cols])
-    for k, j in enumerate(rp_cols):
-        data[f"on_frontier[{labels[j]}]"] = on[:, k]
-    rps = points["ridge_point"].to_numpy(np.float64)[rp_cols]
+    return data
+
+
+def frontier_columns(cap: np.ndarray, rp_latency: np.ndarray, points: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``on_frontier[RP ...]``, ``frontier_points`` and ``frontier_share`` of every candidate, from
+    its capacity (N,) and its latency at the ridge points (N, R); they need all candidates."""
+    rp = points[points["hardware"] == ""]
+    on = vector.on_frontier(cap, rp_latency)
+    data: dict[str, np.ndarray] = {f"on_frontier[{lab}]": on[:, k] for k, lab in enumerate(rp["label"])}
+    rps = rp["ridge_point"].to_numpy(np.float64)
     positive = rps > 0
     data["frontier_points"] = on.sum(axis=1).astype(np.int64)
     data["frontier_share"] = vector.frontier_share(on[:, positive], rps[positive]) if positive.any() \
-        else np.full(len(digits), np.nan)
-    return pd.DataFrame(data)
+        else np.full(len(cap), np.nan)
+    return data
 
 
 # ------------------------------------------------------------------------------ output
@@ -222,11 +251,13 @@ def write_rows(df: pd.DataFrame, path: str | Path, fmt: str = "csv", chunk: int 
     return p
 
 
-def write_stream(df: pd.DataFrame, f, fmt: str, chunk: int = 200_000) -> None:
+def write_stream(df: pd.DataFrame, f, fmt: str, chunk: int = 200_000, first: bool = True, last: bool = True) -> None:
     """CSV (floats as their shortest round-trip repr, so they read back bit for bit) or JSON (a
-    list of records; NaN/inf as null, 15 significant digits), chunk by chunk."""
+    list of records; NaN/inf as null, 15 significant digits), chunk by chunk. ``first``/``last``
+    say whether ``df`` opens/closes the output (header, brackets) when rows come in parts."""
     if fmt == "csv":
-        f.write(",".join(_csv_field(str(c)) for c in df.columns) + "\n")
+        if first:
+            f.write(",".join(_csv_field(str(c)) for c in df.columns) + "\n")
         for c0 in range(0, len(df), chunk):
             part = df.iloc[c0:c0 + chunk]
             cols = [_csv_column(part[c]) for c in part.columns]
@@ -235,12 +266,14 @@ def write_stream(df: pd.DataFrame, f, fmt: str, chunk: int = 200_000) -> None:
         return
     if fmt != "json":
         raise ConfigError(f"format must be csv or json, got {fmt!r}")
-    f.write("[")
+    if first:
+        f.write("[")
     for c0 in range(0, len(df), chunk):
         part = df.iloc[c0:c0 + chunk].replace([np.inf, -np.inf], np.nan)
         text = part.to_json(orient="records", double_precision=15)
-        f.write(("," if c0 else "") + text[1:-1])
-    f.write("]\n")
+        f.write(("," if c0 or not first else "") + text[1:-1])
+    if last:
+        f.write("]\n")
 
 
 def _csv_field(v: str) -> str:

@@ -284,7 +284,11 @@ def _first_error(e: ValidationError, where: str) -> str:
 def parse_space(data: Any, source: str = "<space>") -> Space:
     """Validate a space mapping (a loaded YAML document); ``ConfigError`` naming what and where."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: a search space must be a mapping with 'stages', got {type(data).__name__}")
+        raise ConfigError(f"{source}: a search space must be a mapping with 'stages' or 'callable', got {type(data).__name__}")
+    if "callable" in data:  # a callable space: build(**params) over a product of parameter lists
+        from roofsweep.search.callables import parse_callable_space
+
+        return parse_callable_space(data, source)
     _check_empty_lists(data, source)
     try:
         spec = SpaceSpec.model_validate(data)

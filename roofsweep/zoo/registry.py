@@ -380,6 +380,8 @@ def _resolve_candidate(spec: str, width, resolution, batch: int, input_shape) ->
     path, cid = parse_candidate_spec(spec)
     space = load_space(path)
     digits = space.digits_of(cid)
+    if getattr(space, "kind", "blocks") == "callable":
+        return _resolve_callable_candidate(spec, space, cid, width, resolution, batch, input_shape)
     r = int(space.spec.resolutions[int(digits[0])])
     if width is not None and width != 1.0:
         raise ModelBuildError(f"--width does not apply to '{spec}': the candidate fixes its widths")
@@ -391,6 +393,24 @@ def _resolve_candidate(spec: str, width, resolution, batch: int, input_shape) ->
         raise ModelBuildError(f"'{spec}' fixes its resolution at {r} px; --resolution {resolution} disagrees")
     label = f"{space.spec.name}#{cid}"
     return ModelRef(spec, 1.0, r, batch, (batch, 3, r, r), label, "search space", label)
+
+
+def _resolve_callable_candidate(spec: str, space, cid: int, width, resolution, batch: int, input_shape) -> ModelRef:
+    """A candidate of a callable space: its input is the space's ``input_shape`` (batch may grow)."""
+    if width is not None and width != 1.0:
+        raise ModelBuildError(f"--width does not apply to '{spec}': the candidate fixes its parameters")
+    shape = tuple(space.input_shape)
+    if input_shape is not None:
+        batch, given = _shape_and_batch(spec, tuple(input_shape), batch, resolution)
+        if tuple(given[1:]) != shape[1:]:
+            raise ModelBuildError(f"'{spec}' takes inputs of shape Nx{'x'.join(map(str, shape[1:]))}, "
+                                  f"not {'x'.join(map(str, given))}")
+    r = _spatial(shape)
+    if resolution is not None and resolution != r:
+        raise ModelBuildError(f"'{spec}' fixes its input at {'x'.join(map(str, shape))}; --resolution {resolution} disagrees")
+    batch = max(batch, shape[0])
+    label = space.label_of(cid)
+    return ModelRef(spec, 1.0, r, batch, (batch, *shape[1:]), label, "search space", label)
 
 
 def _spatial(shape: tuple) -> int:
