@@ -90,6 +90,21 @@ LAYER_COLUMNS: dict[str, str] = {
 OPTIONAL_COLUMNS = ("weight_dtype", "activation_dtype")
 
 
+
+def absorbs(group: str, has_activation: bool, is_batch_norm: bool, affine_fits: bool) -> bool:
+    """The fusion convention every producer of a LayerTable (tracer, importers) applies once an
+    op's single input comes from the last op of a conv/fc/matmul layer used nowhere else: an
+    activation joins a layer that has none yet; nothing is folded across a nonlinearity; a
+    BatchNorm folds into the layer; an elementwise add/sub/mul/div joins only as a per-channel
+    bias or scale held in parameters (``affine_fits``)."""
+    if group == "activation":
+        return not has_activation
+    if has_activation:
+        return False  # folding a norm or affine across a nonlinearity is not exact
+    if group == "norm":
+        return is_batch_norm
+    return affine_fits
+
 def empty_layer_table() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in LAYER_COLUMNS.items()})
 

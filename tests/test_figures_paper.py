@@ -254,10 +254,6 @@ def test_tooltips_name_the_ridge_point_or_device():
 
 
 def test_rendering_in_worker_processes_gives_the_same_svg(monkeypatch):
-    import multiprocessing
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        pytest.skip("no fork on this platform: figures are always drawn in-process")
     tables = F.layer_tables(models=("mnv1", "mnv2"), rps=(5.0, 500.0))
     figs = {f"f{k}": fig for k, fig in enumerate(P.layer_latency_figures(tables))}
     figs["acc"] = P.figure_accuracy_vs_latency(F.sweep(models=["mnv1", "mnv2", "mnv4-conv-m"]), ["RP 5"])

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from roofsweep.errors import ModelBuildError
-from roofsweep.layertable import LAYER_COLUMNS
+from roofsweep.layertable import LAYER_COLUMNS, absorbs
 
 MODEL_INPUT = -1  # producer of a network input tensor
 UNKNOWN = -2  # produced by an unsupported node
@@ -129,17 +129,10 @@ def _absorber(r: NodeRecord, records, group_of, tail, consumers, acc) -> int | N
     root = group_of[producer]
     if tail.get(root) != producer or records[root].op_type not in ABSORBING:
         return None
-    state = acc[root]
-    if r.group == "activation":
-        return root if not state["activation"] else None
-    if state["activation"]:
-        return None  # folding a norm or affine across a nonlinearity is not exact
-    if r.group == "norm":
-        return root if r.is_batch_norm else None
     channels = records[root].channels
-    if r.op.lower() in ("add", "sub", "mul", "div") and r.params and channels:
-        return root if all(e <= channels for e in r.params) else None
-    return None
+    affine = r.op.lower() in ("add", "sub", "mul", "div") and bool(r.params) and bool(channels) \
+        and all(e <= channels for e in r.params)
+    return root if absorbs(r.group, bool(acc[root]["activation"]), r.is_batch_norm, affine) else None
 
 
 def fuse(records: list[NodeRecord], model: str) -> pd.DataFrame:

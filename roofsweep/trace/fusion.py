@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from roofsweep.layertable import LAYER_COLUMNS
+from roofsweep.layertable import LAYER_COLUMNS, absorbs
 from roofsweep.trace.opsets import BATCH_NORM_OPS
 from roofsweep.trace.tracer import MODEL_INPUT, OpRecord
 
@@ -111,16 +111,7 @@ def _absorber(r, records, group_of, tail, consumers, acc) -> int | None:
     root = group_of[producer]
     if tail.get(root) != producer or records[root].op_type not in _ABSORBING:
         return None
-    state = acc[root]
-    if r.group == "activation":
-        return root if not state["activation"] else None
-    if state["activation"]:
-        return None  # folding a norm or affine across a nonlinearity is not exact
-    if r.group == "norm":
-        return root if r.op in BATCH_NORM_OPS else None
-    # elementwise: a per-channel bias or scale held in a parameter
-    if r.op in ("add", "sub", "mul", "div") and r.params:
-        channels = records[root].channels
-        if channels and all(elems <= channels for elems, _ in r.params):
-            return root
-    return None
+    channels = records[root].channels
+    affine = (r.op in ("add", "sub", "mul", "div") and bool(r.params) and bool(channels)
+              and all(elems <= channels for elems, _ in r.params))  # a per-channel bias or scale
+    return root if absorbs(r.group, bool(acc[root]["activation"]), r.op in BATCH_NORM_OPS, affine) else None
