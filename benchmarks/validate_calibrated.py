@@ -1,8 +1,9 @@
 """Calibrated latency vs measured, on models the calibration never saw, per runtime.
 
 For each runtime (torch eager, onnxruntime): calibrate this host on microbenchmarks only
-(``roofsweep.measure.calibrate``), then - back to back, so both see similar load - measure a
-held-out set of >= 30 models (zoo MobileNets at several widths + torchvision/timm models of
+(``roofsweep.measure.calibrate``) and - interleaved with the calibration, ``--passes`` passes each
+over all microbenchmarks and then all models, so load from other processes that comes and goes
+slows both alike - measure a held-out set of >= 30 models (zoo MobileNets at several widths + torchvision/timm models of
 other families) and report, per predictor (plain roofline, fitted ridge point, calibrated, MAC
 count), median |error|, MAPE, share within +-10/25 %, Spearman and log-Pearson, plus per-op-type
 residuals of the calibrated model (measured / calibrated, per layer, summed per op type).
@@ -28,8 +29,6 @@ sys.path.insert(0, str(ROOT))
 
 from roofsweep.hardware import load_profile, write_profile  # noqa: E402
 from roofsweep.measure.accuracy import PREDICTORS  # noqa: E402
-from roofsweep.measure.calibrate import calibrate  # noqa: E402
-from roofsweep.measure.run import run_validation  # noqa: E402
 from roofsweep.zoo import resolve  # noqa: E402
 
 ZOO = [("mnv1", 0.5), ("mnv1", 0.75), ("mnv1", 1.0), ("mnv2", 0.5), ("mnv2", 0.75), ("mnv2", 1.0), ("mnv2", 1.4),
@@ -66,21 +65,69 @@ def flush_mib(args, runtime: str) -> float:
     return args.flush_cache_mib if args.flush_cache_mib is not None else default_flush_bytes(runtime) / 2**20
 
 
+def interleaved(runtime: str, profile, models, args):
+    """``args.passes`` passes, each over every microbenchmark and then every model (order reversed
+    on alternate passes): load from other processes that comes and goes over minutes slows both
+    alike, instead of only the calibration or only the validation. Returns the calibration (fitted
+    on the microbenchmarks only; each one's time is the mean over the passes), the models'
+    measurements (merged over the passes) and the seconds spent on each."""
+    import numpy as np
+
+    from roofsweep.engine.costmodel import get_preset
+    from roofsweep.measure.calibrate import cost_microbenchmarks, fit_calibration, measure_microbenchmarks
+    from roofsweep.measure.latency import merge_results
+    from roofsweep.measure.microbench import select
+    from roofsweep.measure.run import measure_refs
+    from roofsweep.measure.runtimes import set_threads
+
+    set_threads(1)
+    cm = get_preset("default")
+    benches = list(select(False))
+    tables = cost_microbenchmarks(benches, cm, cm.resolve_dtype(profile))
+    per_bench: list[list[float]] = [[] for _ in benches]
+    skipped, noisy, runs, traces, model_skips = {}, set(), {}, {}, {}
+    t_cal = t_val = 0.0
+    for p in range(args.passes):
+        order = list(range(len(benches)))[:: 1 if p % 2 == 0 else -1]
+        t0 = time.time()
+        times, sk, nz = measure_microbenchmarks([benches[i] for i in order], [tables[i] for i in order],
+                                                runtime=runtime, threads=1, clock=args.clock, statistic=args.statistic,
+                                                rounds=args.rounds, flush_cache_bytes=int(flush_mib(args, runtime) * 2**20))
+        for i, t in zip(order, times):
+            if t is not None:
+                per_bench[i].append(t)
+        skipped.update(sk)
+        noisy.update(nz)
+        t1 = time.time()
+        got = measure_refs(models if p % 2 == 0 else models[::-1], runtime=runtime, threads=1, repeats=args.repeats,
+                           warmup=2, max_repeats=3 * args.repeats, clock=args.clock, statistic=args.statistic,
+                           per_layer_repeats=2)
+        for label, res in got.results.items():
+            runs.setdefault(label, []).append(res)
+        traces.update({t.model: t for t in got.traces})
+        model_skips.update(got.skipped)
+        t_cal, t_val = t_cal + t1 - t0, t_val + time.time() - t1
+        log(f"{runtime}: pass {p + 1}/{args.passes}: microbenchmarks {t1 - t0:.0f} s, models {time.time() - t1:.0f} s")
+    times = [float(np.mean(v)) if v else None for v in per_bench]
+    run = fit_calibration(profile, benches, tables, times, runtime=runtime, device="cpu", threads=1, cost_model=cm,
+                          skipped=skipped, noisy=sorted(noisy), statistic=args.statistic, clock=args.clock)
+    results = {label: merge_results(rs) for label, rs in runs.items() if label not in model_skips}
+    kept = [traces[r.label] for r in models if r.label in results]
+    return run, kept, results, model_skips, t_cal, t_val
+
+
 def one_runtime(runtime: str, profile, models, args) -> dict:
-    t0 = time.time()
-    log(f"{runtime}: calibrating on microbenchmarks ...")
-    run = calibrate(profile, runtime=runtime, threads=1, clock=args.clock, statistic=args.statistic,
-                    rounds=args.rounds, flush_cache_bytes=int(flush_mib(args, runtime) * 2**20))
-    t_cal = time.time() - t0
+    from roofsweep.measure.validate import validate
+
+    run, traces, results, model_skips, t_cal, t_val = interleaved(runtime, profile, models, args)
     write_profile(run.profile, args.out / f"{runtime}-calibrated.yaml")
     run.fit.samples.to_csv(args.out / f"{runtime}-microbench.csv", index=False)
     log(f"{runtime}: calibration {t_cal:.0f} s, fit median |error| {run.fit.residuals['median_abs_error']:.1%} "
         f"on {run.fit.residuals['samples']} microbenchmarks")
-    t1 = time.time()
-    result, warnings = run_validation(models, run.profile, "default", runtime=runtime, threads=1, repeats=args.repeats,
-                                      warmup=2, max_repeats=3 * args.repeats, clock=args.clock,
-                                      statistic=args.statistic, per_layer_repeats=2, rounds=args.model_rounds)
-    t_val = time.time() - t1
+    result = validate(traces, run.profile, "default", results)
+    result.runtime, result.skipped = runtime, dict(model_skips)
+    warnings = [f"{label}: skipped: {why}" for label, why in model_skips.items()] + \
+        [w for w in (r.warning() for r in results.values()) if w] + run.warnings
     for w in warnings:
         log(f"  warning: {w}")
     result.models.to_csv(args.out / f"{runtime}-models.csv", index=False)
@@ -135,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runtimes", nargs="*", default=["torch", "onnxruntime"])
     ap.add_argument("--models", nargs="*", help="subset (labels or specs)")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=2, help="passes over the microbenchmarks")
-    ap.add_argument("--model-rounds", type=int, default=1, help="passes over the models")
+    ap.add_argument("--rounds", type=int, default=1, help="rounds over the microbenchmarks within a pass")
+    ap.add_argument("--passes", type=int, default=2,
+                    help="interleaved passes, each over all microbenchmarks and then all models")
     ap.add_argument("--clock", default="cpu", choices=["cpu", "wall"])
     ap.add_argument("--statistic", default="mean", choices=["mean", "min", "median"])
     ap.add_argument("--flush-cache-mib", type=float, default=None,

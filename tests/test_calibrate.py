@@ -137,6 +137,42 @@ def test_fit_recovers_known_efficiencies_and_overheads():
     assert fit.residuals["median_abs_error"] < 0.01 and fit.residuals["within_10pct"] == 1.0
 
 
+def test_fit_recovers_activation_costs_per_op_type():
+    # ReLU fused into a pointwise conv's output loop costs nothing; after a depthwise conv it is
+    # a second pass of 1 ns per output element (onnxruntime's NCHWc kernels do exactly this)
+    params = {"conv2d": (0.4, 0.6, 20e-6), "dwconv2d": (0.1, 0.3, 50e-6), "elementwise": (1.0, 2.0, 3e-6)}
+    rng = np.random.default_rng(1)
+    spec, t = [], []
+    for i in range(80):
+        op = ["conv2d", "dwconv2d"][i % 2]
+        macs, nbytes, out = float(10 ** rng.uniform(5, 8)), float(10 ** rng.uniform(4, 7)), float(10 ** rng.uniform(3, 6))
+        act = "relu" if i % 4 < 2 else ""
+        spec.append((op, macs, nbytes, out, act))
+        ec, em, oh = params[op]
+        x = max(macs / (ec * PEAK), nbytes / (em * BW)) + oh
+        if act and op == "dwconv2d":
+            x += 1e-9 * out
+        t.append(x)
+    rows = _rows(spec).assign(sample=range(len(spec)))
+    fit = fit_latency_model(rows, t, PEAK, BW)
+    dw, pw = fit.params["dwconv2d"]["activations"]["relu"], fit.params["conv2d"]["activations"]["relu"]
+    assert dw["s_per_elem"] == pytest.approx(1e-9, rel=0.05)
+    assert pw["s_per_elem"] < 1e-11 and pw["overhead_s"] < 1e-7  # at its lower bound: free
+    assert fit.activations["relu"] in (dw, pw)  # op types never seen with ReLU: the most-seen entry
+
+
+def test_activation_cost_lookup_prefers_the_op_types_own_entry():
+    cal = _cal(op_types={"conv2d": {"compute_efficiency": 0.5, "memory_efficiency": 0.25, "overhead_s": 1e-5,
+                                    "activations": {"gelu": {"s_per_elem": 3e-9, "overhead_s": 0.0}}}})
+    rows = _rows([
+        ("conv2d", 0, 0, 1000, "gelu"),     # conv2d's own gelu: 3e-9 * 1000 = 3 us, + 10 us overhead
+        ("fc", 0, 0, 1000, "gelu"),         # fc has none: the activation's entry 1e-9 * 1000 + 1 us, + fallback 2 us
+        ("fc", 0, 0, 1000, "silu"),         # no entry anywhere: fallback_activation 2e-10 * 1000, + 2 us
+    ])
+    t = calibrated_table_times(rows, PEAK, BW, cal)[2]
+    assert t.tolist() == pytest.approx([13e-6, 1e-6 + 1e-6 + 2e-6, 0.2e-6 + 2e-6])
+
+
 def test_fit_is_robust_to_one_disturbed_sample():
     params = {"conv2d": (0.4, 0.6, 20e-6), "dwconv2d": (0.1, 0.3, 50e-6), "elementwise": (1.0, 2.0, 3e-6)}
     acts = {"gelu": (1.2e-9, 1e-6), "relu": (5e-11, 5e-7)}
@@ -158,11 +194,13 @@ def test_fit_bad_input():
 
 # ------------------------------------------------------------------------ profile section
 def test_calibration_round_trips_through_yaml():
-    prof = _profile(_cal())
+    prof = _profile(_cal(op_types={"conv2d": {"compute_efficiency": 0.5, "memory_efficiency": 0.25, "overhead_s": 1e-5,
+                                              "activations": {"relu": {"s_per_elem": 1e-10, "overhead_s": 1e-7}}}}))
     back = profile_from_yaml(profile_to_yaml(prof))
     assert back.calibration == prof.calibration
     assert back.calibration.params("conv2d").compute_efficiency == 0.5
     assert back.calibration.params("attention") == back.calibration.fallback
+    assert back.calibration.params("conv2d").activations["relu"].s_per_elem == 1e-10
 
 
 @pytest.mark.parametrize("mutate, field", [
@@ -172,6 +210,10 @@ def test_calibration_round_trips_through_yaml():
     (lambda d: d.update(colour="red"), "calibration.colour"),
     (lambda d: d.pop("residuals"), "calibration.residuals"),
     (lambda d: d["activations"].update(swish2={"s_per_elem": 1e-9, "overhead_s": 0}), "unknown activation"),
+    (lambda d: d["op_types"]["conv2d"].update(activations={"swish2": {"s_per_elem": 0, "overhead_s": 0}}),
+     "calibration.op_types.conv2d.activations"),
+    (lambda d: d["op_types"]["conv2d"].update(activations={"relu": {"s_per_elem": -1, "overhead_s": 0}}),
+     "calibration.op_types.conv2d.activations.relu.s_per_elem"),
     (lambda d: d.update(peak_macs_per_s=float("nan")), "calibration.peak_macs_per_s"),
 ])
 def test_malformed_calibration_is_a_one_line_error(mutate, field):

@@ -13,7 +13,8 @@ from torch import nn
 
 from roofsweep.errors import MeasurementError
 from roofsweep.measure.accuracy import accuracy, log_scale
-from roofsweep.measure.ort_runtime import RUNTIME_UNATTRIBUTED, node_module, profile_node_times
+from roofsweep.measure.ort_runtime import (LAYOUT_CHANGES, RUNTIME_UNATTRIBUTED, kernel_runs, node_module, node_origins,
+                                           profile_node_times)
 from roofsweep.measure.timing import noise_warning, spread_of, statistic_of, timed_runs
 from roofsweep.trace import trace_module
 
@@ -47,6 +48,69 @@ def test_node_names_map_to_module_paths():
     assert node_module("/blocks.3/attn/Softmax", mods) == "blocks.3"          # innermost real module
     assert node_module("ReorderOutput", mods) == RUNTIME_UNATTRIBUTED          # inserted by the runtime
     assert node_module("/Flatten", mods) == "<root>"
+    # a segment named relative to the one before it (torchvision's ``downsample`` Sequential)
+    res = {"layer2", "layer2.0", "layer2.0.downsample", "layer2.0.downsample.0"}
+    assert node_module("/layer2/layer2.0/downsample/downsample.0/Conv", res) == "layer2.0.downsample.0"
+
+
+def test_unscoped_nodes_are_traced_back_through_their_origins():
+    mods = {"0", "2", "stages.1.mlp.act"}
+    origins = {"3": "/2/Relu", "Gelu_token_8": "/stages/stages.1/mlp/act/Mul_1"}
+    assert node_module("3_nchwc", mods, origins) == "2"  # fused conv + ReLU named after a graph output
+    assert node_module("Gelu_token_8", mods, origins) == "stages.1.mlp.act"
+    assert node_module("Gelu_token_9", mods, origins) == RUNTIME_UNATTRIBUTED  # nowhere to trace it
+
+
+def test_layout_changes_are_known_by_their_op_and_left_out_of_kernel_time():
+    def ev(name, op, dur):
+        return {"cat": "Node", "name": f"{name}_kernel_time", "dur": dur, "args": {"op_name": op}}
+
+    run = [ev("ReorderInput", "ReorderInput", 5), ev("3_nchwc", "Conv", 40), ev("ReorderOutput", "ReorderOutput", 7)]
+    fence = {"cat": "Node", "name": "3_nchwc_fence_before", "dur": 0, "args": {}}
+    events = run + [fence] + [dict(e, dur=e["dur"] * 2) for e in run] + [fence]
+    out = profile_node_times(events, {"0", "2"}, runs=2, origins={"3": "/2/Relu"})
+    assert out == pytest.approx({LAYOUT_CHANGES: 18e-6, "2": 60e-6})  # medians of (5+7, 10+14) and (40, 80)
+    assert kernel_runs(events, per_run=4) == pytest.approx([40e-6, 80e-6])  # per run, Conv only
+
+
+def test_a_one_layer_graph_is_attributed_to_its_row():
+    # the graph's only kernel is a fused conv + ReLU that onnxruntime names after the graph's
+    # output tensor: its time belongs to the conv row, the reorders around it are layout changes
+    pytest.importorskip("onnxruntime")
+    from roofsweep.measure.ort_runtime import measure_module_ort
+
+    def one():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(8, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU()).eval()
+
+    layers = trace_module(one(), (1, 8, 16, 16), "one").layers
+    r = measure_module_ort(one(), (1, 8, 16, 16), layers=layers, repeats=2, warmup=1, per_layer_repeats=3)
+    assert len(layers) == 1 and r.layers["measured_s"].iloc[0] > 0
+    assert RUNTIME_UNATTRIBUTED not in r.unattributed_s and set(r.unattributed_s) <= {LAYOUT_CHANGES}
+    assert len(r.meta["kernel_runs_s"]) == 3 and all(k > 0 for k in r.meta["kernel_runs_s"])
+
+
+def test_node_origins_reads_the_optimised_graph(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import helper
+
+    def save(nodes, name):
+        g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])])
+        path = tmp_path / name
+        onnx.save(helper.make_model(g), str(path))
+        return path
+
+    exported = save([helper.make_node("Relu", ["x"], ["/a/Relu_output_0"], name="/a/Relu"),
+                     helper.make_node("Erf", ["/a/Relu_output_0"], ["/b/act/Erf_output_0"], name="/b/act/Erf"),
+                     helper.make_node("Relu", ["/b/act/Erf_output_0"], ["y"], name="/b/act/Relu")], "e.onnx")
+    optimised = save([helper.make_node("Relu", ["x"], ["/a/Relu_output_0"], name="/a/Relu"),
+                      helper.make_node("Relu", ["/a/Relu_output_0"], ["t0"], name="Gelu_token_1"),  # writes a new tensor
+                      helper.make_node("Relu", ["t0"], ["y"], name="fused_tail")], "o.onnx")
+    origins = node_origins(exported, optimised)
+    assert origins["fused_tail"] == "/b/act/Relu"     # by its output, which the exported graph has
+    assert origins["Gelu_token_1"] == "/a/Relu"       # by its input's writer, as its output is new
+    assert origins["y"] == "/b/act/Relu"              # tensors map to their writers
 
 
 def test_profile_events_are_medians_per_run_summed_per_module():
@@ -67,7 +131,8 @@ def test_onnxruntime_profiling_matched_to_rows_on_a_tiny_network():
     assert r.meta["folded_bn"] == ["2.bn"]
     # every LayerTable row got profiler time: convs (fused with their activations), add, pool, fc
     assert r.unmatched_rows == [] and (r.layers["measured_s"] > 0).all(), r.layers[["name", "measured_s"]]
-    assert set(r.unattributed_s) <= {RUNTIME_UNATTRIBUTED, "4"}  # layout reorders; Flatten is no row
+    # only onnxruntime's layout changes (known by their op) and Flatten (no row) are unattributed
+    assert set(r.unattributed_s) <= {LAYOUT_CHANGES, "4"}
 
 
 def test_onnxruntime_missing_is_a_one_line_error_naming_the_extra(monkeypatch):
@@ -96,6 +161,25 @@ def test_timed_runs_stops_when_the_median_is_stable():
     t = timed_runs(clk.run, warmup=2, min_repeats=6, max_repeats=50, max_seconds=1e9, clock=clk)
     # window = max(3, 6 // 2) = 3: stable as soon as 2 x 3 = 6 runs are in
     assert len(t.samples_s) == 6 and t.stable and clk.calls == 8
+
+
+def test_warm_up_lasts_at_least_warmup_s():
+    clk = _Clock([1.0] * 200)
+    t = timed_runs(clk.run, warmup=1, min_repeats=6, max_repeats=50, max_seconds=1e9, clock=clk, warmup_s=3.5)
+    # runs end at t = 1, 2, 3, 4: the fourth is the first to finish 3.5 "seconds" in
+    assert t.warmup == 4 and clk.calls == 4 + len(t.samples_s)
+    clk = _Clock([1e-9] * 500)
+    t = timed_runs(clk.run, warmup=0, min_repeats=6, max_repeats=50, max_seconds=1e9, clock=clk, warmup_s=1.0)
+    assert t.warmup == 50  # MAX_WARMUP_RUNS: a fast run never reaches warmup_s on its own
+
+
+def test_microbenchmark_samples_prefer_kernel_time():
+    from types import SimpleNamespace
+
+    from roofsweep.measure.calibrate import microbenchmark_samples
+
+    assert microbenchmark_samples(SimpleNamespace(meta={"kernel_runs_s": [1.0, 2.0]}, latencies_s=[5.0])) == [1.0, 2.0]
+    assert microbenchmark_samples(SimpleNamespace(meta={}, latencies_s=[5.0, 6.0])) == [5.0, 6.0]
 
 
 def test_timed_runs_stops_at_the_cap_when_noisy():

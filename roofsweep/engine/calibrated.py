@@ -7,7 +7,7 @@ reaches only a fraction of each roof, and every layer pays a fixed cost to be di
 model therefore has three parameters, fitted from microbenchmarks by ``roofsweep calibrate``::
 
     t = max(macs / (e_c * peak), bytes / (e_m * bandwidth)) + overhead
-        + s_per_elem[act] * output_elems + overhead[act]          (a row that runs activation act)
+        + s_per_elem[op, act] * output_elems + overhead[op, act]    (a row that runs activation act)
 
 * ``e_c`` (``compute_efficiency``): attained fraction of the profile's peak MAC/s;
 * ``e_m`` (``memory_efficiency``): attained fraction of the profile's DRAM bandwidth (above 1
@@ -17,11 +17,14 @@ model therefore has three parameters, fitted from microbenchmarks by ``roofsweep
   through - blocks, stages, ``Sequential``s - counted from the module paths of the rows, + 1
   for the top module) + ``run_overhead_s`` (one forward / ``session.run``): what eager PyTorch
   spends in Python around the kernels;
-* per activation (the row's fused ``activation``, or the op of a standalone activation row):
-  ``s_per_elem`` seconds per output element and an ``overhead_s`` - the LayerTable counts no
-  MACs for an activation and one read and write is the same for ReLU and GELU, yet an erf or an
-  exp per element costs ~5x a max() on a CPU, and eager PyTorch runs the activation as a
-  kernel of its own.
+* per activation and the op type it is fused into (the row's fused ``activation``, or the op of
+  a standalone activation row): ``s_per_elem`` seconds per output element and an
+  ``overhead_s`` - the LayerTable counts no MACs for an activation and one read and write is
+  the same for ReLU and GELU, yet an erf or an exp per element costs ~5x a max() on a CPU;
+  eager PyTorch runs every activation as a kernel of its own, while onnxruntime folds ReLU
+  into a pointwise conv's output loop for free but runs it as a second pass after a depthwise
+  one and splits HardSwish into two kernels - so the cost is fitted per (op type, activation),
+  with the activation's most-seen entry for op types it was never fused into.
 
 The form keeps the roofline's reading (a layer is compute- or memory-bound; which one is the
 larger term) and adds only what a measurement of one kernel at several sizes can pin down: the
@@ -70,7 +73,7 @@ def latency_mode(latency: str | None, profile: Any, dtype: str) -> str:
     return "calibrated"
 
 
-def _params(cal: Any, op_type: str) -> tuple[float, float, float]:
+def _params(cal: Any, op_type: str) -> tuple[float, float, float, float]:
     ops = getattr(cal, "op_types", None) or {}
     p = ops.get(op_type) if isinstance(ops, Mapping) else None
     if p is None:
@@ -117,7 +120,7 @@ def calibrated_layer_times(
     memory = nbytes / (em * float(bandwidth_bytes_per_s))
     time_s = np.maximum(compute, memory) + oh
     if activations is not None and output_elems is not None:
-        per_elem, act_oh = activation_arrays(calibration, activations)
+        per_elem, act_oh = activation_arrays(calibration, activations, op_types)
         time_s = time_s + per_elem * np.asarray(output_elems, dtype=np.float64) + act_oh
     return compute, memory, time_s, (compute >= memory) & (macs > 0)
 
@@ -135,14 +138,28 @@ def activation_keys(rows) -> np.ndarray:
     return np.asarray(act, dtype=object)
 
 
-def activation_arrays(cal: Any, activations: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row ``(s_per_elem, overhead_s)`` of the activation each row runs (0 for none)."""
+def _activation_params(cal: Any, op_type: str, act: str):
+    """The cost of ``act`` fused into a row of ``op_type``: the op type's own entry
+    (``op_types.<op>.activations.<act>``), else the activation's (``activations.<act>``), else
+    ``fallback_activation``; None for a row without an activation."""
+    if not act:
+        return None
+    ops = getattr(cal, "op_types", None) or {}
+    own = getattr(ops.get(op_type), "activations", None) or {} if isinstance(ops, Mapping) else {}
     table = getattr(cal, "activations", None) or {}
-    fb = getattr(cal, "fallback_activation", None)
-    codes, uniques = _factorize(activations)
+    return own.get(act) or table.get(act) or getattr(cal, "fallback_activation", None)
+
+
+def activation_arrays(cal: Any, activations: Sequence[str], op_types: Sequence[str] | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row ``(s_per_elem, overhead_s)`` of the activation each row runs (0 for none), fused
+    into the row's op type (``op_types``, one per row; None = no op type's own entry)."""
+    ops = [""] * len(activations) if op_types is None else [str(o) for o in op_types]
+    codes, uniques = _factorize([f"{o}\0{a}" for o, a in zip(ops, activations)])
     vals = []
     for u in uniques:
-        p = table.get(u, fb) if u else None
+        op, _, act = u.partition("\0")
+        p = _activation_params(cal, op, act)
         vals.append((0.0, 0.0) if p is None else (float(p.s_per_elem), float(p.overhead_s)))
     arr = np.array(vals, dtype=np.float64).reshape(-1, 2)
     rows = arr[codes] if len(codes) else np.zeros((0, 2))

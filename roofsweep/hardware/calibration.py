@@ -20,7 +20,8 @@ docs/ground-truth.md ("Calibration") and docs/hardware-profiles.md. Example::
       versions: {torch: 2.13.0, onnxruntime: 1.23.2}
       op_types:
         conv2d: {compute_efficiency: 0.61, memory_efficiency: 0.35, overhead_s: 1.1e-05,
-                 samples: 24, median_abs_error: 0.04}
+                 samples: 24, median_abs_error: 0.04,
+                 activations: {relu: {s_per_elem: 1.0e-14, overhead_s: 1.0e-09, rows: 9}}}
         ...
       fallback: {compute_efficiency: 0.5, memory_efficiency: 0.3, overhead_s: 8.0e-06}
       activations:
@@ -62,21 +63,6 @@ def _finite(v: float, what: str) -> float:
     return float(v)
 
 
-class OpTypeParams(_Strict):
-    """Fitted parameters of one op type (see ``roofsweep.engine.calibrated``)."""
-
-    compute_efficiency: float = Field(gt=0, le=MAX_EFFICIENCY)
-    memory_efficiency: float = Field(gt=0, le=MAX_EFFICIENCY)
-    overhead_s: float = Field(ge=0, le=MAX_OVERHEAD_S)
-    samples: int | None = Field(default=None, ge=0)
-    median_abs_error: float | None = Field(default=None, ge=0)
-
-    @field_validator("compute_efficiency", "memory_efficiency", "overhead_s", "median_abs_error", mode="after")
-    @classmethod
-    def _is_finite(cls, v):
-        return v if v is None else _finite(v, "value")
-
-
 class ActivationParams(_Strict):
     """Fitted cost of one activation: seconds per output element plus a fixed overhead."""
 
@@ -88,6 +74,36 @@ class ActivationParams(_Strict):
     @classmethod
     def _is_finite(cls, v):
         return _finite(v, "value")
+
+
+def _known_activations(v: dict) -> dict:
+    for key in v:
+        if key not in ACTIVATIONS:
+            raise ValueError(f"unknown activation '{key}'; valid: {', '.join(sorted(ACTIVATIONS))}")
+    return v
+
+
+class OpTypeParams(_Strict):
+    """Fitted parameters of one op type (see ``roofsweep.engine.calibrated``)."""
+
+    compute_efficiency: float = Field(gt=0, le=MAX_EFFICIENCY)
+    memory_efficiency: float = Field(gt=0, le=MAX_EFFICIENCY)
+    overhead_s: float = Field(ge=0, le=MAX_OVERHEAD_S)
+    samples: int | None = Field(default=None, ge=0)
+    median_abs_error: float | None = Field(default=None, ge=0)
+    #: the cost of each activation fused into a row of this op type
+    activations: dict[str, ActivationParams] = Field(default_factory=dict)
+
+    @field_validator("activations")
+    @classmethod
+    def _known(cls, v: dict) -> dict:
+        return _known_activations(v)
+
+    @field_validator("compute_efficiency", "memory_efficiency", "overhead_s", "median_abs_error",
+                     mode="after")
+    @classmethod
+    def _is_finite(cls, v):
+        return v if v is None else _finite(v, "value")
 
 
 class Residuals(_Strict):
@@ -151,10 +167,7 @@ class Calibration(_Strict):
     @field_validator("activations")
     @classmethod
     def _activations(cls, v: dict) -> dict:
-        for key in v:
-            if key not in ACTIVATIONS:
-                raise ValueError(f"unknown activation '{key}'; valid: {', '.join(sorted(ACTIVATIONS))}")
-        return v
+        return _known_activations(v)
 
     @field_validator("peak_macs_per_s", "bandwidth_bytes_per_s")
     @classmethod

@@ -89,12 +89,12 @@ def measure_microbenchmarks(benches, tables, *, runtime: str = "torch", device: 
             try:
                 r = measure(mb.build(), mb.input_shape, layers=layers, label=mb.label, device=device,
                             repeats=repeats, warmup=warmup, max_repeats=max_repeats, max_seconds=max_seconds,
-                            per_layer=ort, per_layer_repeats=3, threads=threads, clock=clock,
+                            per_layer=ort, per_layer_repeats=2 * repeats, threads=threads, clock=clock,
                             flush_cache_bytes=flush_cache_bytes)
             except RoofsweepError as exc:
                 skipped[mb.label] = str(exc)
                 continue
-            pooled[i].extend(_without_layout_changes(r))
+            pooled[i].extend(microbenchmark_samples(r))
     if progress:
         progress(f"calibrate [{runtime}]: fitting", steps, steps)
     times = [statistic_of(p, statistic) if p else None for p in pooled]
@@ -102,14 +102,12 @@ def measure_microbenchmarks(benches, tables, *, runtime: str = "torch", device: 
     return times, skipped, noisy
 
 
-def _without_layout_changes(r) -> list[float]:
-    """The timed runs, less (on onnxruntime) the layout conversions the runtime adds around a
-    one-layer graph (``ReorderInput``/``ReorderOutput`` to and from NCHWc: once per model, but
-    once per layer in a microbenchmark), as the profiler timed them; at most half a run."""
-    from roofsweep.measure.ort_runtime import RUNTIME_UNATTRIBUTED
-
-    extra = float(r.unattributed_s.get(RUNTIME_UNATTRIBUTED, 0.0)) if r.unattributed_s else 0.0
-    return [t - min(extra, 0.5 * t) for t in r.latencies_s]
+def microbenchmark_samples(r) -> list[float]:
+    """The timed runs of one microbenchmark: on onnxruntime the kernel time of each profiled run
+    (``ort_runtime.kernel_runs``: the layer's own work, without the layout changes and the
+    input/output handling of ``session.run`` that a one-layer graph pays once per layer but a
+    model once per run); on torch eager the whole forward, which is how a model pays it."""
+    return list(r.meta.get("kernel_runs_s") or []) or list(r.latencies_s)
 
 
 def fit_rows(tables, times) -> tuple[pd.DataFrame, list[float], list[int]]:
@@ -152,35 +150,48 @@ def calibrate(profile, *, runtime: str = "torch", device: str = "cpu", threads: 
     """
     import math
 
-    from roofsweep.engine.calibrated import module_calls
     from roofsweep.engine.costmodel import get_preset
     from roofsweep.measure.microbench import select
-    from roofsweep.measure.runtimes import check_device, runtime_function, runtime_versions, set_threads
+    from roofsweep.measure.runtimes import check_device, runtime_function, set_threads
 
     runtime_function(runtime)  # unknown or missing runtime: fail before anything runs
     check_device(device)
     n_threads = set_threads(threads)
     cm = get_preset(cost_model) if isinstance(cost_model, str) else cost_model
     dtype = cm.resolve_dtype(profile)
-    peak, bw = float(profile.peak(dtype)), float(profile.bandwidth_bytes_per_s)
-    if not math.isfinite(bw):
+    if not math.isfinite(float(profile.bandwidth_bytes_per_s)):
         raise MeasurementError(f"hardware profile '{profile.name}' has infinite bandwidth; calibrate a probed profile")
     benches = tuple(benches) if benches is not None else select(quick)
     tables = cost_microbenchmarks(benches, cm, dtype)
     times, skipped, noisy = measure_microbenchmarks(benches, tables, runtime=runtime, device=device,
                                                     threads=n_threads, progress=progress, **timing)
+    return fit_calibration(profile, benches, tables, times, runtime=runtime, device=device, threads=n_threads,
+                           cost_model=cm, skipped=skipped, noisy=noisy, statistic=timing.get("statistic", "median"),
+                           clock=timing.get("clock", "wall"))
+
+
+def fit_calibration(profile, benches: Sequence, tables, times, *, runtime: str, device: str, threads: int,
+                    cost_model, skipped: dict | None = None, noisy: Sequence[str] = (), statistic: str = "median",
+                    clock: str = "wall") -> CalibrationRun:
+    """Steps 3-4 of ``calibrate``: fit the measured microbenchmark ``times`` (one per bench, None
+    where it could not run; ``tables`` from ``cost_microbenchmarks``) and set the profile's
+    ``calibration``. ``MeasurementError`` when fewer than 3 microbenchmarks ran."""
+    from roofsweep.engine.calibrated import module_calls
+    from roofsweep.measure.runtimes import runtime_versions
+
+    dtype = cost_model.resolve_dtype(profile)
+    peak, bw = float(profile.peak(dtype)), float(profile.bandwidth_bytes_per_s)
     rows, measured, kept = fit_rows(tables, times)
     if len(measured) < 3:
         raise MeasurementError(f"only {len(measured)} microbenchmarks ran on {runtime}; a fit needs at least 3")
     calls = [module_calls(tables[i][0]["modules"]) for i in kept]
     fit = fit_latency_model(rows, measured, peak, bw, labels=[benches[i].label for i in kept], calls=calls)
-    section = calibration_section(fit, runtime=runtime, device=device, threads=n_threads, dtype=dtype,
-                                  cost_model=cm.name, peak=peak, bw=bw, versions=runtime_versions(runtime),
-                                  n=len(measured), statistic=timing.get("statistic", "median"),
-                                  clock=timing.get("clock", "wall"))
+    section = calibration_section(fit, runtime=runtime, device=device, threads=threads, dtype=dtype,
+                                  cost_model=cost_model.name, peak=peak, bw=bw, versions=runtime_versions(runtime),
+                                  n=len(measured), statistic=statistic, clock=clock)
     warnings = []
     if noisy:
         warnings.append(f"{len(noisy)} of {len(measured)} microbenchmarks varied by more than 20 % between runs "
                         f"(IQR/median), e.g. {noisy[0]}: the machine is probably busy")
     return CalibrationRun(profile=dataclasses.replace(profile, calibration=section), fit=fit,
-                          skipped=skipped, warnings=warnings)
+                          skipped=dict(skipped or {}), warnings=warnings)

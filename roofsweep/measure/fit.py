@@ -3,7 +3,7 @@
 Model (``roofsweep.engine.calibrated``), per op type g::
 
     t_row = max(macs / (e_c[g] * peak), bytes / (e_m[g] * bw)) + overhead[g]
-            + s_per_elem[a] * output_elems + overhead[a]      (rows running activation a)
+            + s_per_elem[g, a] * output_elems + overhead[g, a]   (rows of op type g running activation a)
     t_sample = sum of its rows' t_row + call_overhead * module_calls + run_overhead
 
 A microbenchmark may have several LayerTable rows (an attention block has its projections), so
@@ -35,6 +35,7 @@ import pandas as pd
 from roofsweep.errors import MeasurementError, RoofsweepError
 
 STARTS = ((0.5, 1e-5), (0.15, 2e-6), (1.0, 5e-5))
+PAIR = ":"  # op type + PAIR + activation: the key of an activation's cost within one op type
 F_SCALE = 0.1
 FIT_METHOD = (
     "t = max(macs/(e_c*peak), bytes/(e_m*bandwidth)) + overhead per op type, + s_per_elem * "
@@ -99,7 +100,7 @@ class _Problem:
         self.peak, self.bw = float(peak), float(bw)
         g = len(self.names)
         self.does_macs = np.array([bool(np.any(self.macs[self.codes == k] > 0)) for k in range(g)])
-        # x = [log e_c (groups doing MACs)] [log e_m] [log overhead] per group,
+        # x = [log e_c (groups doing MACs)] [log e_m] [log overhead] [log k_0] per group,
         #     [log s/elem] [log overhead] per activation
         self.calls = None if calls is None else np.asarray(calls, dtype=float)
         self.sizes = {"ec": int(self.does_macs.sum()), "em": g, "oh": g, "ae": len(self.act_names),
@@ -201,7 +202,8 @@ def fit_latency_model(rows: pd.DataFrame, measured_s, peak_macs_per_s: float, ba
     acts = activation_keys(rows)
     if calls is not None and len(calls) != len(measured):
         raise MeasurementError(f"{len(calls)} module-call counts for {len(measured)} microbenchmarks")
-    per = _Problem(rows, ops, acts, measured, peak, bw, calls)
+    # an activation's cost is fitted per op type it is fused into: ``dwconv2d:relu6``
+    per = _Problem(rows, ops, np.where(acts != "", ops + PAIR + acts.astype(str), ""), measured, peak, bw, calls)
     x, cost = _solve(per)
     p = per.unpack(x)
     predicted = per.predict(x)
@@ -224,9 +226,15 @@ def fit_latency_model(rows: pd.DataFrame, measured_s, peak_macs_per_s: float, ba
             "overhead_s": float(p["oh"][k]), "samples": int(mine.sum()),
             "median_abs_error": float(np.median(np.abs(err[mine]))) if mine.any() else 0.0,
         }
-    activations = {str(a): {"s_per_elem": float(p["ae"][k]), "overhead_s": float(p["ao"][k]),
-                            "rows": int(np.sum(per.act_codes == k))}
-                   for k, a in enumerate(per.act_names)}
+    activations: dict[str, dict] = {}
+    for k, key in enumerate(per.act_names):
+        op, _, act = str(key).partition(PAIR)
+        entry = {"s_per_elem": float(p["ae"][k]), "overhead_s": float(p["ao"][k]),
+                 "rows": int(np.sum(per.act_codes == k))}
+        params[op].setdefault("activations", {})[act] = entry
+        # for an op type the activation was never fused into: the op type it was seen with most
+        if entry["rows"] > activations.get(act, {}).get("rows", -1):
+            activations[act] = entry
     fallback = {"compute_efficiency": float(pf["ec"][0]), "memory_efficiency": float(pf["em"][0]),
                 "overhead_s": float(pf["oh"][0]), "samples": len(measured),
                 "median_abs_error": float(np.median(np.abs(relative_errors(pooled.predict(xf), measured))))}

@@ -16,9 +16,13 @@
   (``/a/a.b/Op`` -> module ``a.b``; a fused node is named after its last member's output,
   ``/blocks.0/act/Relu_output_0_nchwc``) gives the module path; the median over runs of each
   node's time is summed per module and attributed to LayerTable rows exactly like torch's
-  per-module self times (``roofsweep.measure.attribution``). Nodes onnxruntime inserts
-  (``ReorderInput``/``ReorderOutput`` layout changes) have no scope: they are reported as
-  unattributed (``<runtime>``), never dropped.
+  per-module self times (``roofsweep.measure.attribution``). A node onnxruntime made by
+  fusing others carries no scope (``Gelu_token_8``, ``SkipLayerNormalization``, a fused conv
+  + activation named after a graph output ``3_nchwc``): the profiled session also writes its
+  optimised graph, and such a node is traced through its output tensors to the exported node
+  that wrote them (``node_origins``). Nodes onnxruntime inserts to change the layout (``ReorderInput``/``ReorderOutput``,
+  known by their op, ``LAYOUT_OPS``) are reported as unattributed ``<layout>``; a node that
+  can be traced to no module as ``<runtime>``; neither is dropped.
 """
 
 from __future__ import annotations
@@ -38,8 +42,15 @@ from roofsweep.measure.prepare import _clock, _materialise, _one_line, fold_batc
 from roofsweep.measure.timing import statistic_of, timed_runs
 
 RUNTIME_UNATTRIBUTED = "<runtime>"
+#: Unattributed key of the layout changes onnxruntime inserts (``LAYOUT_OPS``).
+LAYOUT_CHANGES = "<layout>"
+#: Ops onnxruntime inserts around the kernels (NCHWc layout changes, host/device copies): a
+#: model pays them at its ends and around ops without an NCHWc kernel, once per run.
+LAYOUT_OPS = frozenset({"ReorderInput", "ReorderOutput", "MemcpyToHost", "MemcpyFromHost"})
 OPSET = 18
+OPTIMISED_SUFFIX = "-optimised.onnx"
 _KERNEL = re.compile(r"^(?P<node>.*)_kernel_time$")
+_RENAMED = re.compile(r"(_nchwc)+$")  # onnxruntime's suffix for a node named after its output
 
 
 def ort_module():
@@ -74,38 +85,95 @@ def export_onnx(model, x, path: Path, label: str) -> None:
         raise MeasurementError(f"{label}: cannot export to ONNX: {_one_line(exc)}") from exc
 
 
-def node_module(node_name: str, modules: set[str]) -> str:
+def node_module(node_name: str, modules: set[str], origins: dict[str, str] | None = None) -> str:
     """Module path of an ONNX node from its scoped name (see the module docstring).
 
-    ``/features/features.0/features.0.0/Conv`` and ``/features/0/0/Conv`` both give
-    ``features.0.0``; an op called in a module's own ``forward`` (``/blocks.2/Add``) gives that
-    module; a name without a scope gives ``RUNTIME_UNATTRIBUTED``; a top-level op ``<root>``.
+    ``/features/features.0/features.0.conv/Conv`` and ``/features/0/conv/Conv`` both give
+    ``features.0.conv``; ``/layer2/layer2.0/downsample/downsample.0/Conv`` (a segment named
+    relative to the one before it) gives ``layer2.0.downsample.0``; an op called in a module's
+    own ``forward`` (``/blocks.2/Add``) gives that module; a top-level op ``<root>``. A name
+    without a scope is looked up in ``origins`` (``node_origins``), as it is and less
+    onnxruntime's ``_nchwc`` suffix; failing that it gives ``RUNTIME_UNATTRIBUTED``.
     """
-    if "/" not in node_name:
+    name = node_name[len("fused "):] if node_name.startswith("fused ") else node_name
+    if "/" not in name and origins:
+        name = origins.get(name) or origins.get(_RENAMED.sub("", name)) or name
+    if "/" not in name:
         return RUNTIME_UNATTRIBUTED
-    segments = [s for s in node_name.split("/")[:-1] if s]
-    path = ""
-    for seg in segments:
-        path = seg if (path and seg.startswith(path + ".")) or not path else f"{path}.{seg}"
+    path, prev = "", ""
+    for seg in (s for s in name.split("/")[:-1] if s):
+        if prev and seg.startswith(prev + "."):  # named relative to the segment before
+            path = path[:len(path) - len(prev)] + seg
+        else:
+            path = f"{path}.{seg}" if path else seg
+        prev = seg
     while path and path not in modules:  # innermost scope that is a real module
         path = path.rpartition(".")[0]
     return path or ROOT
 
 
-def profile_node_times(trace_events: list, modules: set[str], runs: int) -> dict[str, float]:
-    """Median per-run time (s) of each module from onnxruntime profiler events."""
+def _graph(path: Path):
+    import onnx
+
+    return onnx.load(str(path), load_external_data=False).graph
+
+
+def node_origins(exported: Path, optimised: Path | None = None) -> dict[str, str]:
+    """Where each unscoped node comes from: tensor name -> the exported node that writes it, and
+    (from onnxruntime's ``optimised`` graph, when it was written) fused node name -> the
+    exported node that wrote one of its outputs, else the origin of the node that wrote its
+    first input (a ``Gelu`` fused between two layout changes belongs to the conv before it)."""
+    writer = {out: node.name for node in _graph(exported).node for out in node.output if node.name}
+    origins = dict(writer)
+    if optimised is None or not optimised.is_file():
+        return origins
+    nodes = list(_graph(optimised).node)
+    wrote = {out: node for node in nodes for out in node.output}
+
+    def origin(node) -> str | None:
+        seen: set[str] = set()
+        while "/" not in node.name:
+            known = next((writer[o] for o in (_RENAMED.sub("", out) for out in node.output) if o in writer), None)
+            if known:
+                return known
+            first = next((i for i in node.input if i), None)
+            if first is None or first in seen:
+                return None
+            seen.add(first)
+            if _RENAMED.sub("", first) in writer:
+                return writer[_RENAMED.sub("", first)]
+            if first not in wrote:
+                return None
+            node = wrote[first]
+        return node.name
+
+    for node in nodes:
+        if node.name and "/" not in node.name:
+            src = origin(node)
+            if src:
+                origins[node.name] = src
+    return origins
+
+
+def profile_node_times(trace_events: list, modules: set[str], runs: int,
+                       origins: dict[str, str] | None = None) -> dict[str, float]:
+    """Median per-run time (s) of each module from onnxruntime profiler events; the layout
+    changes onnxruntime inserts (``LAYOUT_OPS``, by op) under ``LAYOUT_CHANGES``."""
     per_node: dict[str, list[float]] = defaultdict(list)
+    op_of: dict[str, str] = {}
     for ev in trace_events:
         if ev.get("cat") != "Node":
             continue
         m = _KERNEL.match(str(ev.get("name", "")))
         if m:
             per_node[m.group("node")].append(float(ev.get("dur", 0)) * 1e-6)  # microseconds
+            op_of[m.group("node")] = str((ev.get("args") or {}).get("op_name", ""))
     out: dict[str, float] = defaultdict(float)
     for node, times in per_node.items():
         # a node runs once per run; pad missing runs with 0 so the median is per run
         times = times + [0.0] * max(0, runs - len(times))
-        out[node_module(node, modules)] += statistics.median(times)
+        key = LAYOUT_CHANGES if op_of[node] in LAYOUT_OPS else node_module(node, modules, origins)
+        out[key] += statistics.median(times)
     return dict(out)
 
 
@@ -120,28 +188,63 @@ def _session(ort, path: Path, threads: int, device: str, profile_prefix: str | N
     if profile_prefix:
         so.enable_profiling = True
         so.profile_file_prefix = profile_prefix
+        so.optimized_model_filepath = profile_prefix + OPTIMISED_SUFFIX  # for node_origins
     provider = "CUDAExecutionProvider" if device == "cuda" else "CPUExecutionProvider"
     if provider not in ort.get_available_providers():
         raise MeasurementError(f"onnxruntime has no {provider} on this host (device '{device}'); use --device cpu")
     return ort.InferenceSession(str(path), so, providers=[provider])
 
 
+def kernel_runs(node_events: list, per_run: int) -> list[float]:
+    """Per profiled run: the seconds its kernels took, layout changes (``LAYOUT_OPS``) excluded
+    - a graph's own work without ``session.run``'s cost around it (input and output handling),
+    which a one-layer graph pays once per layer but a model once."""
+    out = []
+    for start in range(0, len(node_events) - per_run + 1, max(per_run, 1)):
+        out.append(sum(float(e.get("dur", 0)) * 1e-6 for e in node_events[start:start + per_run]
+                       if _KERNEL.match(str(e.get("name", "")))
+                       and str((e.get("args") or {}).get("op_name", "")) not in LAYOUT_OPS))
+    return out
+
+
+#: Warm-up of a profiled session: a fresh session's kernels run up to ~40 % slower for their
+#: first ~20 runs (a one-layer graph's ``Conv``: 70 us in runs 1-5, 50 us from run 20 on), so at
+#: least one run, and more until ``PROFILE_WARMUP_RUNS`` runs or ``PROFILE_WARMUP_S`` seconds.
+PROFILE_WARMUP_RUNS = 25
+PROFILE_WARMUP_S = 0.1
+
+
+def profile_warmup(psess, feed: dict) -> int:
+    """Run ``psess`` until warm (see ``PROFILE_WARMUP_RUNS``); returns how many runs it took."""
+    import time
+
+    start, runs = time.perf_counter(), 0
+    while runs < 1 or (runs < PROFILE_WARMUP_RUNS and time.perf_counter() - start < PROFILE_WARMUP_S):
+        psess.run(None, feed)
+        runs += 1
+    return runs
+
+
 def _profiled_self_times(psess, feed: dict, per_layer_repeats: int, modules: set[str],
-                         whole_s: float) -> tuple[dict[str, float], float]:
+                         whole_s: float, origins: dict[str, str]) -> tuple[dict[str, float], float, list[float]]:
     """Per-module self times from onnxruntime's profiler over ``per_layer_repeats`` runs (after
-    one warm-up run), rescaled so they sum to ``whole_s``; returns (times, the scale)."""
-    for _ in range(per_layer_repeats + 1):
+    ``profile_warmup`` runs), rescaled so they sum to ``whole_s``; returns (times, the scale,
+    the kernel seconds of each profiled run (``kernel_runs``))."""
+    warm = profile_warmup(psess, feed)
+    for _ in range(per_layer_repeats):
         psess.run(None, feed)
     events = json.loads(Path(psess.end_profiling()).read_text())
-    # the first run is a warm-up: drop its node events
+    # drop the warm-up runs' node events
     node_events = [e for e in events if e.get("cat") == "Node"]
-    per_run = len(node_events) // (per_layer_repeats + 1) if node_events else 0
-    module_self = profile_node_times(node_events[per_run:], modules, per_layer_repeats)
+    per_run = len(node_events) // (per_layer_repeats + warm) if node_events else 0
+    node_events = node_events[warm * per_run:]
+    module_self = profile_node_times(node_events, modules, per_layer_repeats, origins)
     # the profiler's clock is wall time: rescale to the whole-model figure, so the
     # per-layer times are shares of the latency measured with the chosen clock
     profiled = sum(module_self.values())
     profile_scale = whole_s / profiled if profiled > 0 else 1.0
-    return {k: v * profile_scale for k, v in module_self.items()}, profile_scale
+    kernels = kernel_runs(node_events, per_run) if per_run else []
+    return {k: v * profile_scale for k, v in module_self.items()}, profile_scale, kernels
 
 
 def measure_module_ort(module, example_input, *, layers=None, label: str = "model", device: str = "cpu",
@@ -189,11 +292,13 @@ def measure_module_ort(module, example_input, *, layers=None, label: str = "mode
                                 max_repeats=max_repeats, max_seconds=max_seconds, clock=clock_fn,
                                 on_run=(lambda i, n: progress(f"{label}: onnxruntime", i, total)) if progress else None)
             module_self: dict[str, float] = {}
-            profile_scale = None
+            profile_scale, kernels = None, []
             if per_layer:
-                module_self, profile_scale = _profiled_self_times(
-                    _session(ort, path, threads, device, os.path.join(tmp, "profile")), feed, per_layer_repeats,
-                    modules, statistic_of(timing.samples_s, statistic))
+                prefix = os.path.join(tmp, "profile")
+                psess = _session(ort, path, threads, device, prefix)
+                module_self, profile_scale, kernels = _profiled_self_times(
+                    psess, feed, per_layer_repeats, modules, statistic_of(timing.samples_s, statistic),
+                    node_origins(path, Path(prefix + OPTIMISED_SUFFIX)))
         except MeasurementError:
             raise
         except Exception as exc:  # onnxruntime raises its own exception types
@@ -211,5 +316,6 @@ def measure_module_ort(module, example_input, *, layers=None, label: str = "mode
         layers=per_rows, unattributed_s=unattributed, unmatched_rows=unmatched,
         meta={"folded_bn": folded, "runtime": "onnxruntime", "stable": timing.stable, "statistic": statistic, "clock": clock,
               "onnxruntime_version": ort.__version__, "graph_optimization": "ORT_ENABLE_ALL",
-              "per_layer_repeats": per_layer_repeats if per_layer else 0, "profile_scale": profile_scale},
+              "per_layer_repeats": per_layer_repeats if per_layer else 0, "profile_scale": profile_scale,
+              "kernel_runs_s": kernels},
     )

@@ -1,6 +1,10 @@
 """Measurement hygiene: warm-up, repeat until the median is stable, report the spread (torch-free).
 
-``timed_runs(fn)`` calls ``fn`` ``warmup`` times untimed, then times it until
+``timed_runs(fn)`` calls ``fn`` untimed ``warmup`` times and, beyond that, until ``warmup_s``
+seconds of warm-up have passed (default ``WARMUP_S``; at most ``MAX_WARMUP_RUNS`` runs): a CPU
+that has just been idle, or a kernel called for the first times, runs up to ~1.5x slower for
+a few milliseconds (a 1x1 conv on this host: 100-140 us after a 0.5 s sleep, 70 us once busy),
+which a model running back to back never sees. Then it times ``fn`` until
 
 * at least ``min_repeats`` runs are in, and the median of all runs differs from the median
   without the last ``window`` runs by at most ``rel_tol`` (default 2 %) - the median is stable; or
@@ -21,6 +25,8 @@ import numpy as np
 
 NOISY_IQR = 0.20
 STABLE_REL_TOL = 0.02
+WARMUP_S = 0.05
+MAX_WARMUP_RUNS = 50
 #: What a run is timed with: wall-clock time (``perf_counter``), or the process's CPU time
 #: (``process_time``) - with one thread, the time the work took without the time the process
 #: spent descheduled while other processes ran (a shared machine); not a latency with more
@@ -122,6 +128,7 @@ def timed_runs(
     on_run: Callable[[int, int], None] | None = None,
     clock: Callable[[], float] | str = time.perf_counter,
     before: Callable[[], object] | None = None,
+    warmup_s: float = WARMUP_S,
 ) -> Timing:
     """Time ``fn`` with warm-up and a stability rule (see the module docstring).
 
@@ -133,10 +140,12 @@ def timed_runs(
     if warmup < 0 or min_repeats < 1 or max_repeats < min_repeats:
         raise ValueError(f"need warmup >= 0 and 1 <= min_repeats <= max_repeats; got {warmup}, {min_repeats}, {max_repeats}")
     total = warmup + max_repeats
-    for i in range(warmup):
+    warm_start, i = clock(), 0
+    while i < warmup or (i < MAX_WARMUP_RUNS and clock() - warm_start < warmup_s):
         fn()
+        i += 1
         if on_run:
-            on_run(i + 1, total)
+            on_run(min(i, warmup), total)
     samples: list[float] = []
     window = max(3, min_repeats // 2)
     start = clock()
@@ -157,4 +166,4 @@ def timed_runs(
             stable = _stable(samples, window, rel_tol)
             if stable or clock() - start >= max_seconds:
                 break
-    return Timing(tuple(samples), warmup, stable)
+    return Timing(tuple(samples), i, stable)
