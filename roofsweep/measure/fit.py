@@ -39,7 +39,7 @@ PAIR = ":"  # op type + PAIR + activation: the key of an activation's cost withi
 F_SCALE = 0.1
 FIT_METHOD = (
     "t = max(macs/(e_c*peak), bytes/(e_m*bandwidth)) + overhead per op type, + s_per_elem * "
-    "output_elems + overhead per activation, + call_overhead per module call + run_overhead per "
+    "output_elems + overhead per (op type, fused activation), + call_overhead per module call + run_overhead per "
     "forward; joint robust "
     "(soft-L1, f_scale 0.1) least squares on log(predicted/measured) over the microbenchmarks"
 )

@@ -104,21 +104,27 @@ def calibration_table(cal) -> Table:
     """Per op type: e_c, e_m, overhead, microbenchmarks, median |error| of a ``Calibration``."""
     t = Table(title=f"Calibration ({cal.runtime}/{cal.device}, {cal.threads} threads, {cal.dtype}, {cal.date})",
               box=box.SIMPLE)
-    for h in ("op type", "e_c (of peak)", "e_m (of bandwidth)", "overhead", "samples", "median |err|"):
-        t.add_column(h, justify="left" if h == "op type" else "right")
+    for h in ("op type", "e_c (of peak)", "e_m (of bandwidth)", "overhead", "samples", "median |err|",
+              "fused activations (ns/elem + overhead)"):
+        t.add_column(h, justify="left" if h in ("op type", "fused activations (ns/elem + overhead)") else "right")
     for op, p in list(cal.op_types.items()) + [("(fallback)", cal.fallback)]:
         t.add_row(op, f"{p.compute_efficiency:.3g}", f"{p.memory_efficiency:.3g}", fmt_time(p.overhead_s),
-                  "-" if p.samples is None else str(p.samples), _pct(p.median_abs_error))
+                  "-" if p.samples is None else str(p.samples), _pct(p.median_abs_error),
+                  _activation_costs(p.activations) or "-")
     return t
+
+
+def _activation_costs(table) -> str:
+    return ", ".join(f"{a} {p.s_per_elem * 1e9:.2g}+{fmt_time(p.overhead_s)}" for a, p in (table or {}).items())
 
 
 def calibration_panel(cal) -> Panel:
     """The ``calibration:`` section of a profile, for ``hardware show``."""
     r = cal.residuals
-    acts = ", ".join(f"{a} {p.s_per_elem * 1e9:.3g} ns/elem" for a, p in cal.activations.items()) or "-"
+    acts = _activation_costs(cal.activations) or "-"
     lines = [
         calibration_table(cal),
-        Text(f"activations: {acts}"),
+        Text(f"activations, where an op type has no entry of its own (ns/elem + overhead): {acts}"),
         Text(f"per module call {fmt_time(cal.call_overhead_s)}, per forward {fmt_time(cal.run_overhead_s)}; "
              f"timing: {cal.statistic} of runs, {cal.clock} clock"),
         Text(f"fit on {r.samples} microbenchmarks: median |error| {_pct(r.median_abs_error)}, within 10 % "
