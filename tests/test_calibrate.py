@@ -68,6 +68,20 @@ def test_calibrated_times_by_hand():
     assert compute_bound.tolist() == [True, False, False]
 
 
+def test_a_1x1_depthwise_row_has_its_own_group():
+    from roofsweep.engine.calibrated import calibration_groups
+
+    # one MAC per output element: a 1x1 depthwise conv (a per-channel scale); 9 per output: 3x3
+    groups = calibration_groups(["dwconv2d", "dwconv2d", "conv2d"], [50_176, 451_584, 50_176], [50_176, 50_176, 50_176])
+    assert groups.tolist() == ["dwconv2d/1x1", "dwconv2d", "conv2d"]
+    dw = {"compute_efficiency": 0.2, "memory_efficiency": 1.0, "overhead_s": 4e-6}
+    rows = _rows([("dwconv2d", 1000, 0, 1000, "")])  # 1000 MACs: 1000 / (0.2 * 1e11) = 50 ns
+    old = _cal(op_types={"dwconv2d": dw})              # a calibration without the group: dwconv2d's entry
+    assert calibrated_table_times(rows, PEAK, BW, old)[2][0] == pytest.approx(50e-9 + 4e-6)
+    new = _cal(op_types={"dwconv2d": dw, "dwconv2d/1x1": dict(dw, overhead_s=1e-3)})
+    assert calibrated_table_times(rows, PEAK, BW, new)[2][0] == pytest.approx(50e-9 + 1e-3)
+
+
 def test_module_calls_counts_containers_once():
     # prefixes: blocks, blocks.0, blocks.1, blocks.1.se (+1 for the top module); <root> adds none
     mods = ["stem.0,stem.1", "blocks.0.conv", "blocks.0.bn,blocks.0.act", "blocks.1.se.fc1", "<root>", None]
@@ -161,6 +175,21 @@ def test_fit_recovers_activation_costs_per_op_type():
     assert fit.activations["relu"] in (dw, pw)  # op types never seen with ReLU: the most-seen entry
 
 
+def test_fit_separates_1x1_depthwise_rows():
+    # 3x3 depthwise rows (9 MACs per output) at e_c 0.1, overhead 10 us; 1x1 ones (1 MAC per
+    # output) pay 500 us each, as eager PyTorch's per-channel loop does
+    rng = np.random.default_rng(2)
+    spec, t = [], []
+    for i in range(40):
+        out = float(10 ** rng.uniform(3, 6))
+        k2 = 1 if i % 2 else 9
+        spec.append(("dwconv2d", k2 * out, float(10 ** rng.uniform(3, 5)), out, ""))
+        t.append(max(k2 * out / (0.1 * PEAK), spec[-1][2] / (1.0 * BW)) + (500e-6 if k2 == 1 else 10e-6))
+    fit = fit_latency_model(_rows(spec).assign(sample=range(40)), t, PEAK, BW)
+    assert fit.params["dwconv2d/1x1"]["overhead_s"] == pytest.approx(500e-6, rel=0.05)
+    assert fit.params["dwconv2d"]["overhead_s"] == pytest.approx(10e-6, rel=0.05)
+
+
 def test_activation_cost_lookup_prefers_the_op_types_own_entry():
     cal = _cal(op_types={"conv2d": {"compute_efficiency": 0.5, "memory_efficiency": 0.25, "overhead_s": 1e-5,
                                     "activations": {"gelu": {"s_per_elem": 3e-9, "overhead_s": 0.0}}}})
@@ -206,6 +235,7 @@ def test_calibration_round_trips_through_yaml():
 @pytest.mark.parametrize("mutate, field", [
     (lambda d: d["op_types"]["conv2d"].update(compute_efficiency=-1), "calibration.op_types.conv2d.compute_efficiency"),
     (lambda d: d["op_types"].update(convolution=d["op_types"]["conv2d"]), "unknown op type 'convolution'"),
+    (lambda d: d["op_types"].update({"dwconv2d/3x3": d["op_types"]["conv2d"]}), "unknown op type 'dwconv2d/3x3'"),
     (lambda d: d.update(runtime="tensorrt"), "calibration.runtime"),
     (lambda d: d.update(colour="red"), "calibration.colour"),
     (lambda d: d.pop("residuals"), "calibration.residuals"),

@@ -73,11 +73,35 @@ def latency_mode(latency: str | None, profile: Any, dtype: str) -> str:
     return "calibrated"
 
 
-def _params(cal: Any, op_type: str) -> tuple[float, float, float, float]:
+#: Row groups the calibration fits apart from the rest of their op type (group -> op type). A
+#: depthwise conv with a 1x1 kernel is a per-channel scale (the re-parameterisable branches of
+#: MobileOne, FastViT, RepViT): eager PyTorch runs it, channels-last, through a per-channel loop
+#: 10-20x slower than a 3x3 depthwise conv of the same shape, which one set of depthwise
+#: parameters cannot express. An old calibration without the group uses its op type's entry.
+SUBGROUPS: dict[str, str] = {"dwconv2d/1x1": "dwconv2d"}
+
+
+def calibration_groups(op_types: Sequence[str], macs=None, output_elems=None) -> np.ndarray:
+    """Per row: the group its calibration parameters come from - its op type, or a ``SUBGROUPS``
+    key (``dwconv2d/1x1``: a depthwise row doing one MAC per output element)."""
+    ops = np.asarray(list(op_types), dtype=object)
+    if macs is None or output_elems is None or not len(ops):
+        return ops
+    macs = np.asarray(macs, dtype=np.float64)
+    out = np.asarray(output_elems, dtype=np.float64)
+    return np.where((ops == "dwconv2d") & (out > 0) & (macs == out), "dwconv2d/1x1", ops)
+
+
+def _entry(cal: Any, group: str):
+    """The ``op_types`` entry of ``group``, else of the op type it refines; None if neither."""
     ops = getattr(cal, "op_types", None) or {}
-    p = ops.get(op_type) if isinstance(ops, Mapping) else None
-    if p is None:
-        p = cal.fallback
+    if not isinstance(ops, Mapping):
+        return None
+    return ops.get(group) or ops.get(SUBGROUPS.get(group, ""))
+
+
+def _params(cal: Any, group: str) -> tuple[float, float, float]:
+    p = _entry(cal, group) or cal.fallback
     return float(p.compute_efficiency), float(p.memory_efficiency), float(p.overhead_s)
 
 
@@ -115,12 +139,13 @@ def calibrated_layer_times(
     """
     macs = np.asarray(macs, dtype=np.float64)
     nbytes = np.asarray(nbytes, dtype=np.float64)
-    ec, em, oh = parameter_arrays(calibration, op_types)
+    groups = calibration_groups(op_types, macs, output_elems)
+    ec, em, oh = parameter_arrays(calibration, groups)
     compute = macs / (ec * float(peak_macs_per_s))
     memory = nbytes / (em * float(bandwidth_bytes_per_s))
     time_s = np.maximum(compute, memory) + oh
     if activations is not None and output_elems is not None:
-        per_elem, act_oh = activation_arrays(calibration, activations, op_types)
+        per_elem, act_oh = activation_arrays(calibration, activations, groups)
         time_s = time_s + per_elem * np.asarray(output_elems, dtype=np.float64) + act_oh
     return compute, memory, time_s, (compute >= memory) & (macs > 0)
 
@@ -144,8 +169,7 @@ def _activation_params(cal: Any, op_type: str, act: str):
     ``fallback_activation``; None for a row without an activation."""
     if not act:
         return None
-    ops = getattr(cal, "op_types", None) or {}
-    own = getattr(ops.get(op_type), "activations", None) or {} if isinstance(ops, Mapping) else {}
+    own = getattr(_entry(cal, op_type), "activations", None) or {}
     table = getattr(cal, "activations", None) or {}
     return own.get(act) or table.get(act) or getattr(cal, "fallback_activation", None)
 

@@ -159,9 +159,11 @@ class Calibration(_Strict):
     @field_validator("op_types")
     @classmethod
     def _op_types(cls, v: dict) -> dict:
+        from roofsweep.engine.calibrated import SUBGROUPS
+
         for key in v:
-            if key not in OP_TYPES:
-                raise ValueError(f"unknown op type '{key}'; valid: {', '.join(OP_TYPES)}")
+            if key not in OP_TYPES and key not in SUBGROUPS:
+                raise ValueError(f"unknown op type '{key}'; valid: {', '.join((*OP_TYPES, *SUBGROUPS))}")
         return v
 
     @field_validator("activations")

@@ -198,7 +198,9 @@ def fit_latency_model(rows: pd.DataFrame, measured_s, peak_macs_per_s: float, ba
     peak, bw = float(peak_macs_per_s), float(bandwidth_bytes_per_s)
     _validate_inputs(rows, measured, peak, bw)
     rows = rows.reset_index(drop=True)
-    ops = rows["op_type"].astype(str).to_numpy()
+    from roofsweep.engine.calibrated import calibration_groups
+
+    ops = calibration_groups(rows["op_type"].astype(str), rows["macs"], rows["output_elems"]).astype(str)
     acts = activation_keys(rows)
     if calls is not None and len(calls) != len(measured):
         raise MeasurementError(f"{len(calls)} module-call counts for {len(measured)} microbenchmarks")

@@ -2,10 +2,12 @@
 
 Each microbenchmark is one layer (or one small block) built from ``torch.nn``, never a model
 that is validated: k x k convolutions (stem, 3x3 at several channel counts and resolutions,
-stride 1 and 2), pointwise 1x1 convolutions (expansion and projection shapes), depthwise 3x3
-and 5x5 with stride 1 and 2, fully connected GEMMs (classifier heads, skinny 1x1-map convs of
-squeeze-excite blocks, token-wise linears), elementwise (residual add, SE gate multiply,
-standalone activations), pooling (global average, max), attention (projections +
+stride 1 and 2), pointwise 1x1 convolutions (expansion and projection shapes, the narrow
+layers of width-scaled models included), depthwise 3x3 and 5x5 with stride 1 and 2 and 1x1 (a
+per-channel scale), activation pairs (one pointwise and one depthwise shape with each
+activation and with none, so an activation's cost is a difference of two measurements), fully
+connected GEMMs (classifier heads, skinny 1x1-map convs of squeeze-excite blocks, token-wise
+linears), elementwise (residual add of two tensors, SE gate multiply, standalone activations), pooling (global average, max), attention (projections +
 ``scaled_dot_product_attention`` at several widths, head counts and sequence lengths), and
 ``other`` (layer norm, softmax after an activation x activation matmul), and a small op inside
 1-64 nested containers (the per-module-call cost of eager PyTorch), and chains of 2 and 6
@@ -172,6 +174,9 @@ def _specs() -> list[Microbench]:
                           (240, 28, 3, 1, "silu"), (8, 112, 3, 1, "relu"), (24, 56, 3, 2, "relu6"),
                           (48, 28, 5, 1, "hswish")]:
         add(f"dw{k}x{k} {c} @{r} s{s} {a}", "dwconv2d", _conv(c, c, k, s, c, a), (1, c, r, r))
+    # depthwise 1x1 (a per-channel scale: the re-parameterisable branches of MobileOne/FastViT)
+    for c, r, a in [(64, 56, "none"), (128, 28, "relu"), (256, 14, "none"), (512, 7, "none")]:
+        add(f"dw1x1 {c} @{r} {a}", "dwconv2d", _conv(c, c, 1, 1, c, a), (1, c, r, r))
     # activation pairs: one pointwise and one depthwise shape with each activation and with none,
     # so an activation's own cost is the difference of two measurements (fused into the conv on
     # one runtime, a kernel of its own on another) rather than confounded with the conv's shape
