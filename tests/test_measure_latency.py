@@ -87,6 +87,36 @@ def test_per_layer_matching(layers):
     assert isinstance(net.stem[1], nn.BatchNorm2d)
 
 
+class _LinearNorm(nn.Module):  # LeViT's token linear: Linear, then BatchNorm1d over its outputs
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.linear = nn.Linear(cin, cout, bias=False)
+        self.bn = nn.BatchNorm1d(cout)
+
+    def forward(self, x):
+        return self.bn(self.linear(x).flatten(0, 1)).reshape(x.shape[0], x.shape[1], -1)
+
+
+def test_fold_batchnorms_folds_a_linears_batchnorm1d():
+    from roofsweep.trace import trace_module
+
+    torch.manual_seed(0)
+    net = _LinearNorm(16, 24).eval()
+    with torch.no_grad():
+        net.bn.running_mean.uniform_(-1, 1)
+        net.bn.running_var.uniform_(0.5, 2)
+        net.bn.weight.uniform_(0.5, 1.5)
+    layers = trace_module(net, (2, 9, 16)).layers
+    assert layers["modules"].tolist() == ["linear,bn"]  # the trace fused them: one fc row
+    x = torch.randn(2, 9, 16)
+    with torch.no_grad():
+        before = net(x)
+        assert fold_batchnorms(net, layers) == ["bn"]
+        after = net(x)
+    assert isinstance(net.bn, nn.Identity) and net.linear.bias is not None
+    torch.testing.assert_close(after, before, rtol=1e-4, atol=1e-5)
+
+
 def test_fold_batchnorms_preserves_outputs(layers):
     net = _net()
     x = torch.randn(SHAPE)

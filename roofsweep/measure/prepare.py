@@ -52,15 +52,17 @@ def _materialise(module) -> None:
 
 
 def fold_batchnorms(module, layers: pd.DataFrame | None) -> list[str]:
-    """Fold each ``BatchNorm2d`` into the ``Conv2d`` that a LayerTable row fused it with.
+    """Fold each ``BatchNorm2d`` into the ``Conv2d``, and each ``BatchNorm1d`` into the ``Linear``
+    (LeViT's linear + norm over the output features), that a LayerTable row fused it with.
 
-    ``torch.nn.utils.fusion.fuse_conv_bn_weights`` gives the conv ``w * g / sqrt(v + eps)`` and
-    bias ``(b - m) * g / sqrt(v + eps) + beta``; the BN module is replaced by ``nn.Identity`` (it stays in the module tree, so the row's ``modules``
-    still match). Returns the paths of the folded BN modules.
+    ``torch.nn.utils.fusion.fuse_conv_bn_weights`` / ``fuse_linear_bn_weights`` give the layer
+    ``w * g / sqrt(v + eps)`` and bias ``(b - m) * g / sqrt(v + eps) + beta``; the BN module is
+    replaced by ``nn.Identity`` (it stays in the module tree, so the row's ``modules`` still
+    match). Returns the paths of the folded BN modules.
     """
     import torch
     from torch import nn
-    from torch.nn.utils.fusion import fuse_conv_bn_weights
+    from torch.nn.utils.fusion import fuse_conv_bn_weights, fuse_linear_bn_weights
 
     if layers is None or "modules" not in layers.columns:
         return []
@@ -71,16 +73,26 @@ def fold_batchnorms(module, layers: pd.DataFrame | None) -> list[str]:
             continue
         paths = [p.strip() for p in mods.split(",") if p.strip()]
         for a, b in zip(paths, paths[1:]):
-            conv, bn = named.get(a), named.get(b)
-            if not (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)):
+            layer, bn = named.get(a), named.get(b)
+            if isinstance(layer, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                width = layer.out_channels
+            elif isinstance(layer, nn.Linear) and isinstance(bn, nn.BatchNorm1d):
+                width = layer.out_features
+            else:
                 continue
-            if bn.num_features != conv.out_channels or not bn.track_running_stats:
+            if bn.num_features != width or not bn.track_running_stats:
                 continue
             with torch.no_grad():
-                w, bias = fuse_conv_bn_weights(
-                    conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps,
-                    bn.weight if bn.affine else None, bn.bias if bn.affine else None)
-            conv.weight, conv.bias = w, bias
+                if isinstance(layer, nn.Conv2d):
+                    w, bias = fuse_conv_bn_weights(
+                        layer.weight, layer.bias, bn.running_mean, bn.running_var, bn.eps,
+                        bn.weight if bn.affine else None, bn.bias if bn.affine else None)
+                else:
+                    w, bias = fuse_linear_bn_weights(
+                        layer.weight, layer.bias, bn.running_mean, bn.running_var, bn.eps,
+                        bn.weight if bn.affine else torch.ones_like(bn.running_mean),
+                        bn.bias if bn.affine else torch.zeros_like(bn.running_mean))
+            layer.weight, layer.bias = w, bias
             parent_path, _, leaf = b.rpartition(".")
             parent = named[parent_path] if parent_path else module
             setattr(parent, leaf, nn.Identity())
