@@ -74,6 +74,9 @@ def test_a_1x1_depthwise_row_has_its_own_group():
     # one MAC per output element: a 1x1 depthwise conv (a per-channel scale); 9 per output: 3x3
     groups = calibration_groups(["dwconv2d", "dwconv2d", "conv2d"], [50_176, 451_584, 50_176], [50_176, 50_176, 50_176])
     assert groups.tolist() == ["dwconv2d/1x1", "dwconv2d", "conv2d"]
+    # a concatenation is its own group within ``other``; a layer norm is not
+    assert calibration_groups(["other", "other"], [0, 0], [10, 10], ["cat", "native_layer_norm"]).tolist() == \
+        ["other/cat", "other"]
     dw = {"compute_efficiency": 0.2, "memory_efficiency": 1.0, "overhead_s": 4e-6}
     rows = _rows([("dwconv2d", 1000, 0, 1000, "")])  # 1000 MACs: 1000 / (0.2 * 1e11) = 50 ns
     old = _cal(op_types={"dwconv2d": dw})              # a calibration without the group: dwconv2d's entry

@@ -73,23 +73,34 @@ def latency_mode(latency: str | None, profile: Any, dtype: str) -> str:
     return "calibrated"
 
 
-#: Row groups the calibration fits apart from the rest of their op type (group -> op type). A
-#: depthwise conv with a 1x1 kernel is a per-channel scale (the re-parameterisable branches of
-#: MobileOne, FastViT, RepViT): eager PyTorch runs it, channels-last, through a per-channel loop
-#: 10-20x slower than a 3x3 depthwise conv of the same shape, which one set of depthwise
-#: parameters cannot express. An old calibration without the group uses its op type's entry.
-SUBGROUPS: dict[str, str] = {"dwconv2d/1x1": "dwconv2d"}
+#: Row groups the calibration fits apart from the rest of their op type (group -> op type):
+#:
+#: * ``dwconv2d/1x1``: a depthwise conv with a 1x1 kernel (one MAC per output element) is a
+#:   per-channel scale (the re-parameterisable branches of MobileOne, FastViT, RepViT); eager
+#:   PyTorch runs it, channels-last, through a per-channel loop 10-20x slower than a 3x3
+#:   depthwise conv of the same shape, which one set of depthwise parameters cannot express;
+#: * ``other/cat``: a concatenation is a pure copy, while the rest of ``other`` (layer norms,
+#:   softmax) reduces over its rows: GhostNet, SqueezeNet, ShuffleNet and DenseNet are made of them.
+#:
+#: A calibration without a group uses its op type's entry.
+SUBGROUPS: dict[str, str] = {"dwconv2d/1x1": "dwconv2d", "other/cat": "other"}
 
 
-def calibration_groups(op_types: Sequence[str], macs=None, output_elems=None) -> np.ndarray:
+def calibration_groups(op_types: Sequence[str], macs=None, output_elems=None, aten_ops=None) -> np.ndarray:
     """Per row: the group its calibration parameters come from - its op type, or a ``SUBGROUPS``
-    key (``dwconv2d/1x1``: a depthwise row doing one MAC per output element)."""
+    key (``dwconv2d/1x1``: a depthwise row doing one MAC per output element; ``other/cat``: an
+    ``other`` row whose op is ``cat``)."""
     ops = np.asarray(list(op_types), dtype=object)
-    if macs is None or output_elems is None or not len(ops):
+    if not len(ops):
         return ops
-    macs = np.asarray(macs, dtype=np.float64)
-    out = np.asarray(output_elems, dtype=np.float64)
-    return np.where((ops == "dwconv2d") & (out > 0) & (macs == out), "dwconv2d/1x1", ops)
+    if macs is not None and output_elems is not None:
+        macs = np.asarray(macs, dtype=np.float64)
+        out = np.asarray(output_elems, dtype=np.float64)
+        ops = np.where((ops == "dwconv2d") & (out > 0) & (macs == out), "dwconv2d/1x1", ops)
+    if aten_ops is not None:
+        first = np.asarray([str(a).split("+")[0] for a in aten_ops], dtype=object)
+        ops = np.where((ops == "other") & (first == "cat"), "other/cat", ops)
+    return ops
 
 
 def _entry(cal: Any, group: str):
@@ -129,6 +140,7 @@ def calibrated_layer_times(
     calibration: Any,
     activations: Sequence[str] | None = None,
     output_elems: np.ndarray | None = None,
+    aten_ops: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(compute_time_s, memory_time_s, time_s, compute_bound)`` per row under ``calibration``.
 
@@ -139,7 +151,7 @@ def calibrated_layer_times(
     """
     macs = np.asarray(macs, dtype=np.float64)
     nbytes = np.asarray(nbytes, dtype=np.float64)
-    groups = calibration_groups(op_types, macs, output_elems)
+    groups = calibration_groups(op_types, macs, output_elems, aten_ops)
     ec, em, oh = parameter_arrays(calibration, groups)
     compute = macs / (ec * float(peak_macs_per_s))
     memory = nbytes / (em * float(bandwidth_bytes_per_s))
@@ -196,7 +208,8 @@ def calibrated_table_times(costed, peak_macs_per_s: float, bandwidth_bytes_per_s
     return calibrated_layer_times(
         costed["op_type"].astype(str).to_numpy(), costed["macs"].to_numpy(dtype=np.float64),
         costed["bytes"].to_numpy(dtype=np.float64), peak_macs_per_s, bandwidth_bytes_per_s, calibration,
-        activations=activation_keys(costed), output_elems=costed["output_elems"].to_numpy(dtype=np.float64))
+        activations=activation_keys(costed), output_elems=costed["output_elems"].to_numpy(dtype=np.float64),
+        aten_ops=costed["aten_ops"].fillna("").astype(str).to_numpy() if "aten_ops" in costed.columns else None)
 
 
 def module_calls(modules) -> int:

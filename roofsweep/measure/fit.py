@@ -200,7 +200,8 @@ def fit_latency_model(rows: pd.DataFrame, measured_s, peak_macs_per_s: float, ba
     rows = rows.reset_index(drop=True)
     from roofsweep.engine.calibrated import calibration_groups
 
-    ops = calibration_groups(rows["op_type"].astype(str), rows["macs"], rows["output_elems"]).astype(str)
+    ops = calibration_groups(rows["op_type"].astype(str), rows["macs"], rows["output_elems"],
+                             rows["aten_ops"].fillna("").astype(str) if "aten_ops" in rows.columns else None).astype(str)
     acts = activation_keys(rows)
     if calls is not None and len(calls) != len(measured):
         raise MeasurementError(f"{len(calls)} module-call counts for {len(measured)} microbenchmarks")

@@ -7,7 +7,8 @@ layers of width-scaled models included), depthwise 3x3 and 5x5 with stride 1 and
 per-channel scale), activation pairs (one pointwise and one depthwise shape with each
 activation and with none, so an activation's cost is a difference of two measurements), fully
 connected GEMMs (classifier heads, skinny 1x1-map convs of squeeze-excite blocks, token-wise
-linears), elementwise (residual add of two tensors, SE gate multiply, standalone activations), pooling (global average, max), attention (projections +
+linears), elementwise (residual add of two tensors, SE gate multiply, standalone activations),
+channel concatenations, pooling (global average, max), attention (projections +
 ``scaled_dot_product_attention`` at several widths, head counts and sequence lengths), and
 ``other`` (layer norm, softmax after an activation x activation matmul), and a small op inside
 1-64 nested containers (the per-module-call cost of eager PyTorch), and chains of 2 and 6
@@ -102,6 +103,14 @@ def _blocks() -> dict:
         def forward(self, x):
             return x + self.skip
 
+    class Concat(nn.Module):  # a channel concatenation of two distinct tensors (GhostNet, SqueezeNet)
+        def __init__(self, shape):
+            super().__init__()
+            self.register_buffer("other", torch.randn(shape, generator=torch.Generator().manual_seed(2)))
+
+        def forward(self, x):
+            return torch.cat([x, self.other], 1)
+
     class Gate(nn.Module):  # squeeze-excite gate without the FCs: global pool, then multiply
         def forward(self, x):
             return x * x.mean((2, 3), keepdim=True)
@@ -131,7 +140,7 @@ def _blocks() -> dict:
         def forward(self, x):
             return (x @ x.transpose(-1, -2)).softmax(-1)
 
-    return {"add": Add, "gate": Gate, "act": Act, "attention": Attention, "matmul_softmax": MatmulSoftmax,
+    return {"add": Add, "concat": Concat, "gate": Gate, "act": Act, "attention": Attention, "matmul_softmax": MatmulSoftmax,
             "layernorm": nn.LayerNorm, "avgpool": lambda: nn.AdaptiveAvgPool2d(1),
             "maxpool": lambda: nn.MaxPool2d(3, 2, 1)}
 
@@ -195,6 +204,8 @@ def _specs() -> list[Microbench]:
     # elementwise
     for c, r in [(24, 112), (32, 56), (64, 28), (96, 14), (160, 7), (256, 56)]:
         add(f"add {c} @{r}", "elementwise", _module("add", (1, c, r, r)), (1, c, r, r))
+    for c, r in [(16, 112), (48, 56), (96, 28), (240, 14)]:
+        add(f"concat {c}+{c} @{r}", "other", _module("concat", (1, c, r, r)), (1, c, r, r))
     for kind, c, r in [("hswish", 16, 112), ("hswish", 96, 28), ("sigmoid", 240, 14), ("gelu", 64, 56)]:
         add(f"{kind} {c} @{r}", "elementwise", _module("act", kind), (1, c, r, r))
     for c, r in [(96, 56), (240, 28), (672, 14), (960, 7)]:
