@@ -93,3 +93,13 @@ def attribute(
         unmatched_rows=unmatched,
         shared_modules=shared,
     )
+
+
+def measured_rows(layers: pd.DataFrame, module_self_s: Mapping[str, float]
+                  ) -> tuple[pd.DataFrame, dict[str, float], list[int]]:
+    """``layers`` with a ``measured_s`` column from ``attribute`` (a copy), the unattributed self
+    times and the unmatched rows: what every runtime's result carries per layer."""
+    att = attribute(layers, module_self_s)
+    rows = layers.copy()
+    rows["measured_s"] = att.measured_s.to_numpy()
+    return rows, att.unattributed_s, att.unmatched_rows

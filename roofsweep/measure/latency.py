@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from roofsweep.errors import MeasurementError, RoofsweepError
-from roofsweep.measure.attribution import attribute
+from roofsweep.measure.attribution import measured_rows
 from roofsweep.measure.hooks import hooked_self_times
 from roofsweep.measure.prepare import (  # noqa: F401 - fold_batchnorms is public here too
     Progress,
@@ -187,10 +187,7 @@ def _result(label: str, dev, timing, statistic: str, warmup: int, x, module_self
     unattributed: dict[str, float] = {}
     unmatched: list[int] = []
     if layers is not None:
-        att = attribute(layers, module_self)
-        per_rows = layers.copy()
-        per_rows["measured_s"] = att.measured_s.to_numpy()
-        unattributed, unmatched = att.unattributed_s, att.unmatched_rows
+        per_rows, unattributed, unmatched = measured_rows(layers, module_self)
     return MeasureResult(
         model=label,
         device=str(dev),
@@ -345,10 +342,7 @@ def merge_results(results: Sequence[MeasureResult]) -> MeasureResult:
     unattributed: dict[str, float] = {}
     unmatched: list[int] = []
     if layers is not None and self_s:
-        att = attribute(layers, self_s)
-        layers = layers.copy()
-        layers["measured_s"] = att.measured_s.to_numpy()
-        unattributed, unmatched = att.unattributed_s, att.unmatched_rows
+        layers, unattributed, unmatched = measured_rows(layers, self_s)
     return MeasureResult(
         model=first.model, device=first.device, threads=first.threads,
         latency_s=statistic_of(latencies, first.meta.get("statistic", "median")), latencies_s=latencies,

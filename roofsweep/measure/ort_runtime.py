@@ -36,7 +36,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from roofsweep.errors import MeasurementError
-from roofsweep.measure.attribution import ROOT, attribute
+from roofsweep.measure.attribution import ROOT, measured_rows
 from roofsweep.measure.latency import MeasureResult
 from roofsweep.measure.prepare import _clock, _materialise, _one_line, fold_batchnorms
 from roofsweep.measure.timing import statistic_of, timed_runs
@@ -305,10 +305,7 @@ def measure_module_ort(module, example_input, *, layers=None, label: str = "mode
             raise MeasurementError(f"{label} cannot run on onnxruntime: {_one_line(exc)}") from exc
     per_rows, unattributed, unmatched = None, {}, []
     if per_layer and layers is not None:
-        att = attribute(layers, module_self)
-        per_rows = layers.copy()
-        per_rows["measured_s"] = att.measured_s.to_numpy()
-        unattributed, unmatched = att.unattributed_s, att.unmatched_rows
+        per_rows, unattributed, unmatched = measured_rows(layers, module_self)
     return MeasureResult(
         model=label, device=device, threads=int(threads), latency_s=statistic_of(timing.samples_s, statistic),
         latencies_s=list(timing.samples_s), warmup=warmup, repeats=len(timing.samples_s), input_shape=shape,
