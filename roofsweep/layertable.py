@@ -105,6 +105,48 @@ def absorbs(group: str, has_activation: bool, is_batch_norm: bool, affine_fits: 
         return is_batch_norm
     return affine_fits
 
+def group_records(records, producers, absorber, joins_bias, own_activation):
+    """The fusion loop every producer of a LayerTable shares (the tracer's ops, the importers'
+    nodes, in execution order): each record either starts a layer or is absorbed into one.
+
+    ``producers(r)``: the indices of the records ``r`` reads (negative: not a record);
+    ``absorber(r, records, group_of, tail, consumers, acc)``: the root ``r`` fuses into, or None
+    (built on ``absorbs``); ``joins_bias(r)``: an absorbed non-activation record that adds a
+    per-channel bias (a BatchNorm, an add/sub); ``own_activation(r)``: the activation a root
+    carries itself. Returns ``(roots, members, tail, acc)``: the root records in order, each
+    root's member indices, its last member, and its state (``weight_elems``, ``has_bias``,
+    ``activation``).
+    """
+    consumers = [0] * len(records)
+    for r in records:
+        for p in producers(r):
+            if p >= 0:
+                consumers[p] += 1
+    group_of: list[int] = [0] * len(records)
+    tail: dict[int, int] = {}  # root index -> index of the last record in its layer
+    members: dict[int, list[int]] = {}
+    acc: dict[int, dict] = {}  # root -> mutable layer state
+    roots: list[int] = []
+    for r in records:
+        root = absorber(r, records, group_of, tail, consumers, acc)
+        if root is None:
+            group_of[r.index] = tail[r.index] = r.index
+            members[r.index] = [r.index]
+            acc[r.index] = {"weight_elems": r.weight_elems, "has_bias": r.has_bias, "activation": own_activation(r)}
+            roots.append(r.index)
+            continue
+        state = acc[root]
+        group_of[r.index] = root
+        tail[root] = r.index
+        members[root].append(r.index)
+        if r.group == "activation":
+            state["activation"] = r.activation
+        elif not state["has_bias"] and joins_bias(r):
+            state["weight_elems"] += records[root].channels
+            state["has_bias"] = True
+    return roots, members, tail, acc
+
+
 def empty_layer_table() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in LAYER_COLUMNS.items()})
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from roofsweep.errors import ModelBuildError
-from roofsweep.layertable import LAYER_COLUMNS, absorbs
+from roofsweep.layertable import LAYER_COLUMNS, absorbs, group_records
 
 MODEL_INPUT = -1  # producer of a network input tensor
 UNKNOWN = -2  # produced by an unsupported node
@@ -137,34 +137,11 @@ def _absorber(r: NodeRecord, records, group_of, tail, consumers, acc) -> int | N
 
 def fuse(records: list[NodeRecord], model: str) -> pd.DataFrame:
     """Group node records (in execution order) into LayerTable rows."""
-    consumers = [0] * len(records)
-    for r in records:
-        for t in r.inputs:
-            if t.producer >= 0:
-                consumers[t.producer] += 1
-    group_of = [0] * len(records)
-    tail: dict[int, int] = {}
-    members: dict[int, list[int]] = {}
-    acc: dict[int, dict] = {}
-    roots: list[int] = []
-    for r in records:
-        root = _absorber(r, records, group_of, tail, consumers, acc)
-        if root is None:
-            group_of[r.index] = tail[r.index] = r.index
-            members[r.index] = [r.index]
-            # a record may carry an activation of its own (TFLite's fused_activation_function)
-            acc[r.index] = {"weight_elems": r.weight_elems, "has_bias": r.has_bias, "activation": r.activation}
-            roots.append(r.index)
-            continue
-        state = acc[root]
-        group_of[r.index] = root
-        tail[root] = r.index
-        members[root].append(r.index)
-        if r.group == "activation":
-            state["activation"] = r.activation
-        elif not state["has_bias"] and (r.is_batch_norm or r.op.lower() in ("add", "sub")):
-            state["weight_elems"] += records[root].channels
-            state["has_bias"] = True
+    roots, members, _, acc = group_records(
+        records, producers=lambda r: (t.producer for t in r.inputs), absorber=_absorber,
+        joins_bias=lambda r: r.is_batch_norm or r.op.lower() in ("add", "sub"),
+        # a record may carry an activation of its own (TFLite's fused_activation_function)
+        own_activation=lambda r: r.activation)
     rows = [_row(i, records, members[root], acc[root], model) for i, root in enumerate(roots)]
     df = pd.DataFrame(rows, columns=list(LAYER_COLUMNS)).astype(LAYER_COLUMNS)
     for c in ("weight_dtype", "activation_dtype"):  # None, never NaN, where the cost model decides

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from roofsweep.layertable import LAYER_COLUMNS, absorbs
+from roofsweep.layertable import LAYER_COLUMNS, absorbs, group_records
 from roofsweep.trace.opsets import BATCH_NORM_OPS
 from roofsweep.trace.tracer import MODEL_INPUT, OpRecord
 
@@ -32,40 +32,10 @@ def _fmt_shape(shape: tuple[int, ...]) -> str:
 
 def fuse(records: list[OpRecord], model: str, data_dependent: bool = False) -> pd.DataFrame:
     """LayerTable rows of a trace; ``data_dependent`` marks a trace run on real tensors."""
-    consumers = [0] * len(records)
-    for r in records:
-        for producer, _, _ in r.inputs:
-            if producer >= 0:
-                consumers[producer] += 1
-
-    group_of: list[int] = [0] * len(records)
-    tail: dict[int, int] = {}  # root index -> index of the last op in its layer
-    members: dict[int, list[int]] = {}
-    acc: dict[int, dict] = {}  # root -> mutable layer state
-    roots: list[int] = []
-
-    for r in records:
-        root = _absorber(r, records, group_of, tail, consumers, acc)
-        if root is None:
-            group_of[r.index] = r.index
-            tail[r.index] = r.index
-            members[r.index] = [r.index]
-            acc[r.index] = {
-                "weight_elems": r.weight_elems,
-                "has_bias": r.has_bias,
-                "activation": r.activation if r.group == "activation" else "",
-            }
-            roots.append(r.index)
-            continue
-        state = acc[root]
-        group_of[r.index] = root
-        tail[root] = r.index
-        members[root].append(r.index)
-        if r.group == "activation":
-            state["activation"] = r.activation
-        elif not state["has_bias"] and (r.op in BATCH_NORM_OPS or r.op in ("add", "sub")):
-            state["weight_elems"] += records[root].channels
-            state["has_bias"] = True
+    roots, members, tail, acc = group_records(
+        records, producers=lambda r: (p for p, _, _ in r.inputs), absorber=_absorber,
+        joins_bias=lambda r: r.op in BATCH_NORM_OPS or r.op in ("add", "sub"),
+        own_activation=lambda r: r.activation if r.group == "activation" else "")
 
     rows = []
     for i, root in enumerate(roots):
