@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from roofsweep.hardware import load_profile, write_profile  # noqa: E402
 from roofsweep.measure.accuracy import PREDICTORS  # noqa: E402
+from roofsweep.measure.allocator import ALLOCATORS, FAULTS_PER_RUN_WARNING, use_allocator  # noqa: E402
 from roofsweep.zoo import resolve  # noqa: E402
 
 ZOO = [("mnv1", 0.5), ("mnv1", 0.75), ("mnv1", 1.0), ("mnv2", 0.5), ("mnv2", 0.75), ("mnv2", 1.0), ("mnv2", 1.4),
@@ -66,9 +67,10 @@ def flush_mib(args, runtime: str) -> float:
 
 
 def interleaved(runtime: str, profile, models, args):
-    """``args.passes`` passes, each over every microbenchmark and then every model (order reversed
-    on alternate passes): load from other processes that comes and goes over minutes slows both
-    alike, instead of only the calibration or only the validation. Returns the calibration (fitted
+    """``args.passes`` passes, each over every microbenchmark and then every model (each in a fresh
+    seeded random order): load from other processes that comes and goes over minutes slows both
+    alike, instead of only the calibration or only the validation, and no family of models more
+    than another. Returns the calibration (fitted
     on the microbenchmarks only; each one's time is the mean over the passes), the models'
     measurements (merged over the passes) and the seconds spent on each."""
     import numpy as np
@@ -88,20 +90,24 @@ def interleaved(runtime: str, profile, models, args):
     skipped, noisy, runs, traces, model_skips = {}, set(), {}, {}, {}
     t_cal = t_val = 0.0
     for p in range(args.passes):
-        order = list(range(len(benches)))[:: 1 if p % 2 == 0 else -1]
+        # a fresh random order per pass (seeded): load that comes and goes over minutes must not
+        # fall on one family of models (the zoo first, timm last) more than on another
+        rng = np.random.default_rng(p)
+        order = [int(i) for i in rng.permutation(len(benches))]
         t0 = time.time()
         times, sk, nz = measure_microbenchmarks([benches[i] for i in order], [tables[i] for i in order],
                                                 runtime=runtime, threads=1, clock=args.clock, statistic=args.statistic,
-                                                rounds=args.rounds, flush_cache_bytes=int(flush_mib(args, runtime) * 2**20))
+                                                rounds=args.rounds, flush_cache_bytes=int(flush_mib(args, runtime) * 2**20),
+                                                allocator=args.allocator)
         for i, t in zip(order, times):
             if t is not None:
                 per_bench[i].append(t)
         skipped.update(sk)
         noisy.update(nz)
         t1 = time.time()
-        got = measure_refs(models if p % 2 == 0 else models[::-1], runtime=runtime, threads=1, repeats=args.repeats,
+        got = measure_refs([models[int(i)] for i in rng.permutation(len(models))], runtime=runtime, threads=1, repeats=args.repeats,
                            warmup=2, max_repeats=3 * args.repeats, clock=args.clock, statistic=args.statistic,
-                           per_layer_repeats=2)
+                           per_layer_repeats=2, allocator=args.allocator)
         for label, res in got.results.items():
             runs.setdefault(label, []).append(res)
         traces.update({t.model: t for t in got.traces})
@@ -110,7 +116,8 @@ def interleaved(runtime: str, profile, models, args):
         log(f"{runtime}: pass {p + 1}/{args.passes}: microbenchmarks {t1 - t0:.0f} s, models {time.time() - t1:.0f} s")
     times = [float(np.mean(v)) if v else None for v in per_bench]
     run = fit_calibration(profile, benches, tables, times, runtime=runtime, device="cpu", threads=1, cost_model=cm,
-                          skipped=skipped, noisy=sorted(noisy), statistic=args.statistic, clock=args.clock)
+                          skipped=skipped, noisy=sorted(noisy), statistic=args.statistic, clock=args.clock,
+                          allocator=use_allocator(args.allocator))
     results = {label: merge_results(rs) for label, rs in runs.items() if label not in model_skips}
     kept = [traces[r.label] for r in models if r.label in results]
     return run, kept, results, model_skips, t_cal, t_val
@@ -145,13 +152,14 @@ def one_runtime(runtime: str, profile, models, args) -> dict:
                 f"Spearman {m['spearman']:.3f}  log-Pearson {m['pearson_log']:.3f}")
     return {"summary": result.to_json()["summary"], "skipped": result.skipped, "calibration_s": t_cal,
             "validation_s": t_val, "fit_residuals": run.fit.residuals, "warnings": warnings,
-            "op_types": res.to_dict("records"), "loadavg": os.getloadavg()}
+            "op_types": res.to_dict("records"), "loadavg": os.getloadavg(),
+            "page_faults_per_run": {label: r.meta.get("page_faults_per_run") for label, r in results.items()}}
 
 
 def render_md(out: dict) -> str:
     lines = ["# Calibrated latency vs measured (held-out models)", "",
              f"Host load average at the end: {', '.join(f'{x:.2f}' for x in out['loadavg_end'])}; "
-             f"{out['threads']} thread, clock {out['clock']}, statistic {out['statistic']}, cache flush before "
+             f"{out['threads']} thread, clock {out['clock']}, statistic {out['statistic']}, allocator {out['allocator']}, cache flush before "
              f"each microbenchmark run (MiB, then the input read back): {out['flush_cache_mib']}.", ""]
     for runtime, r in out["runtimes"].items():
         s = r["summary"]
@@ -170,7 +178,9 @@ def render_md(out: dict) -> str:
         for o in r["op_types"]:
             lines.append(f"| {o['op_type']} | {o['layers']} | {o['calibrated_s'] * 1e3:.1f} | {o['measured_s'] * 1e3:.1f} | "
                          f"{o['measured_over_calibrated']:.2f} |")
-        lines.append("")
+        faulted = {k: v for k, v in r.get("page_faults_per_run", {}).items() if v and v > FAULTS_PER_RUN_WARNING}
+        lines += ["", "Models whose timed runs page-faulted (faults per run): "
+                  + (", ".join(f"{k} {v:,.0f}" for k, v in faulted.items()) or "none"), ""]
     return "\n".join(lines)
 
 
@@ -183,10 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", nargs="*", help="subset (labels or specs)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=1, help="rounds over the microbenchmarks within a pass")
-    ap.add_argument("--passes", type=int, default=2,
+    ap.add_argument("--passes", type=int, default=4,
                     help="interleaved passes, each over all microbenchmarks and then all models")
     ap.add_argument("--clock", default="cpu", choices=["cpu", "wall"])
     ap.add_argument("--statistic", default="mean", choices=["mean", "min", "median"])
+    ap.add_argument("--allocator", default="retain", choices=list(ALLOCATORS),
+                    help="what happens to freed memory while measuring (roofsweep.measure.allocator)")
     ap.add_argument("--flush-cache-mib", type=float, default=None,
                     help="microbenchmarks: rewrite this many MiB, then read the input, before each timed "
                          "run (weights cold, input hot, as in a model); default: 8 on torch, 0 on onnxruntime")
@@ -197,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"{len(models)} held-out models; load average {os.getloadavg()}")
     t = time.time()
     out = {"threads": 1, "clock": args.clock, "statistic": args.statistic, "profile": str(args.profile),
+           "allocator": use_allocator(args.allocator),
            "flush_cache_mib": {rt: flush_mib(args, rt) for rt in args.runtimes},
            "models": [r.label for r in models], "runtimes": {}}
     for runtime in args.runtimes:

@@ -191,6 +191,9 @@ def test_fit_separates_1x1_depthwise_rows():
     fit = fit_latency_model(_rows(spec).assign(sample=range(40)), t, PEAK, BW)
     assert fit.params["dwconv2d/1x1"]["overhead_s"] == pytest.approx(500e-6, rel=0.05)
     assert fit.params["dwconv2d"]["overhead_s"] == pytest.approx(10e-6, rel=0.05)
+    # each group counts its own microbenchmarks: 20 odd i are 1x1, 20 even ones 3x3
+    assert fit.params["dwconv2d/1x1"]["samples"] == fit.params["dwconv2d"]["samples"] == 20
+    assert set(fit.samples["op_type"]) == {"dwconv2d", "dwconv2d/1x1"}
 
 
 def test_activation_cost_lookup_prefers_the_op_types_own_entry():
@@ -233,6 +236,9 @@ def test_calibration_round_trips_through_yaml():
     assert back.calibration.params("conv2d").compute_efficiency == 0.5
     assert back.calibration.params("attention") == back.calibration.fallback
     assert back.calibration.params("conv2d").activations["relu"].s_per_elem == 1e-10
+    retained = _profile(_cal(allocator="retain"))
+    assert profile_from_yaml(profile_to_yaml(retained)).calibration.allocator == "retain"
+    assert back.calibration.allocator is None  # a profile written before the policy was recorded
 
 
 @pytest.mark.parametrize("mutate, field", [
@@ -248,6 +254,7 @@ def test_calibration_round_trips_through_yaml():
     (lambda d: d["op_types"]["conv2d"].update(activations={"relu": {"s_per_elem": -1, "overhead_s": 0}}),
      "calibration.op_types.conv2d.activations.relu.s_per_elem"),
     (lambda d: d.update(peak_macs_per_s=float("nan")), "calibration.peak_macs_per_s"),
+    (lambda d: d.update(allocator="jemalloc"), "calibration.allocator"),
 ])
 def test_malformed_calibration_is_a_one_line_error(mutate, field):
     import yaml

@@ -53,6 +53,7 @@ def test_calibrate_writes_a_profile_that_loads_and_shows(tmp_path, host, monkeyp
     assert {"conv2d", "dwconv2d", "elementwise", "fc", "pool"} <= set(cal.op_types)
     shown = run("hardware", "show", str(out))
     assert shown.exit_code == 0 and "calibration" in shown.stdout and "e_c (of peak)" in shown.stdout
+    assert cal.allocator in ("retain", "system") and f"allocator {cal.allocator}" in shown.stdout
 
 
 def _fake_measure(monkeypatch):
@@ -98,3 +99,13 @@ def test_validate_fit_out_refused_before_measuring(tmp_path, monkeypatch, host):
     r = run("validate", "--models", "mnv2-0.5x,mnv3-small,mnv1-0.5x", "-H", str(host), "--no-report",
             "--fit-out", str(host))
     assert_one_line_error(r, "exists")
+
+
+def test_an_unknown_allocator_policy_is_refused_before_measuring(tmp_path, host):
+    out = tmp_path / "c.yaml"
+    for args in (("measure", "-m", "mnv3-small", "--no-per-layer"),
+                 ("validate", "--models", "mnv3-small,mnv2-0.5x,mnv1-0.5x", "-H", str(host), "--no-report"),
+                 ("calibrate", "-H", str(host), "--out", str(out))):
+        assert_one_line_error(run(*args, "--allocator", "jemalloc"), "unknown allocator policy 'jemalloc'",
+                              "retain, system")
+    assert not out.exists()

@@ -22,6 +22,8 @@ def _set_threads(threads: Optional[int]) -> None:
 
 RUNTIME_HELP = "torch (eager) or onnxruntime (needs the 'ort' extra)."
 CLOCK_HELP = "wall, or cpu: the process's CPU time (one thread; ignores time descheduled on a busy machine)."
+ALLOCATOR_HELP = ("retain: freed memory is kept for the next run (no page faults; as jemalloc/TCMalloc do), or "
+                  "system: the C library's defaults (glibc may hand memory back and fault it in every run).")
 STAT_HELP = "median of the timed runs, min (the fastest run), or mean (adds up over layers; use with --clock cpu on a busy machine)."
 
 
@@ -114,6 +116,7 @@ def measure_cmd(
     threads: Optional[int] = typer.Option(None, "--threads", help="Threads (default: the runtime's choice; onnxruntime: 1)."),
     clock: str = typer.Option("wall", "--clock", help=CLOCK_HELP),
     statistic: str = typer.Option("median", "--statistic", help=STAT_HELP),
+    allocator: str = typer.Option("retain", "--allocator", help=ALLOCATOR_HELP),
     per_layer: bool = typer.Option(True, "--per-layer/--no-per-layer", help="Also time every layer (hooked run / profiler)."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format."),
 ) -> None:
@@ -136,7 +139,7 @@ def measure_cmd(
     with _Bar() as bar:
         res = measure_model(ref, device=device, repeats=repeats, warmup=warmup, per_layer=per_layer, progress=bar,
                             runtime=runtime, max_repeats=max_repeats or 3 * repeats, clock=clock,
-                            statistic=statistic, **extra)
+                            statistic=statistic, allocator=allocator, **extra)
     if res.warning():
         warn(res.warning())
     if fmt != Format.table:
@@ -163,6 +166,7 @@ def validate_cmd(
     threads: int = typer.Option(1, "--threads", help="Threads (pinned; default 1)."),
     clock: str = typer.Option("wall", "--clock", help=CLOCK_HELP),
     statistic: str = typer.Option("median", "--statistic", help=STAT_HELP),
+    allocator: str = typer.Option("retain", "--allocator", help=ALLOCATOR_HELP),
     fit_out: Optional[Path] = typer.Option(None, "--fit-out", help="Write the profile at the fitted ridge point to this YAML file."),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="Output format (json: one object with models and summary)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (default roofsweep-reports/validate)."),
@@ -206,7 +210,7 @@ def validate_cmd(
         result, warnings = run_validation(
             refs, profile, cm, runtime=runtime, device=device, repeats=repeats, warmup=warmup,
             max_repeats=max_repeats or 3 * repeats, clock=clock, statistic=statistic, threads=threads,
-            progress=bar)
+            allocator=allocator, progress=bar)
     for w in warnings:
         warn(w)
     if fmt == Format.json:
@@ -244,6 +248,7 @@ def calibrate_cmd(
     threads: int = typer.Option(1, "--threads", help="Threads (pinned; default 1)."),
     clock: str = typer.Option("wall", "--clock", help=CLOCK_HELP),
     statistic: str = typer.Option("median", "--statistic", help=STAT_HELP),
+    allocator: str = typer.Option("retain", "--allocator", help=ALLOCATOR_HELP),
     rounds: int = typer.Option(2, "--rounds", help="Passes over the microbenchmarks (order alternating)."),
     quick: bool = typer.Option(False, "--quick", help="About a third of the microbenchmarks (every op class)."),
     flush_mib: Optional[float] = typer.Option(None, "--flush-cache-mib", help="Rewrite this many MiB, then read the input, before each timed run: weights cold, input hot (default: 8 on torch, 0 on onnxruntime)."),
@@ -271,7 +276,8 @@ def calibrate_cmd(
     profile = _base_profile(hardware, name)
     with _Bar() as bar:
         run = calibrate(profile, runtime=runtime, device=device, threads=threads, quick=quick, progress=bar,
-                        clock=clock, statistic=statistic, rounds=rounds, flush_cache_bytes=_flush_bytes(flush_mib, runtime))
+                        clock=clock, statistic=statistic, rounds=rounds, flush_cache_bytes=_flush_bytes(flush_mib, runtime),
+                        allocator=allocator)
     from roofsweep.hardware import write_profile
 
     written = write_profile(run.profile, out)

@@ -12,6 +12,7 @@ docs/ground-truth.md ("Calibration") and docs/hardware-profiles.md. Example::
       method: 'max(macs/(e_c*peak), bytes/(e_m*bw)) + overhead per op type; ...'
       statistic: median           # how timed runs became one time: median | min (fastest run) | mean
       clock: wall                 # wall-clock time | cpu (process CPU time, one thread)
+      allocator: retain           # freed memory kept for the next run | system (C library defaults)
       dtype: fp32                 # the dtype the microbenchmarks ran and were costed at
       cost_model: default         # the cost model that costed them
       peak_macs_per_s: 8.18e10    # the rates e_c and e_m are fractions of
@@ -134,6 +135,7 @@ class Calibration(_Strict):
     method: str
     statistic: Literal["median", "min", "mean"] = "median"
     clock: Literal["wall", "cpu"] = "wall"
+    allocator: Literal["retain", "system"] | None = None  # None: written before it was recorded
     dtype: str
     cost_model: str = "default"
     peak_macs_per_s: float = Field(gt=0)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from roofsweep.errors import MeasurementError, RoofsweepError
 from roofsweep.measure.fit import FIT_METHOD, LatencyFit, fit_latency_model
+from roofsweep.measure.prepare import _allocator
 from roofsweep.measure.timing import noise_warning, statistic_of
 
 Progress = Callable[[str, float, float], None]
@@ -63,7 +64,8 @@ def cost_microbenchmarks(benches: Sequence, cost_model, dtype: str) -> list[pd.D
 def measure_microbenchmarks(benches, tables, *, runtime: str = "torch", device: str = "cpu", threads: int = 1,
                             repeats: int = 5, warmup: int = 2, max_repeats: int = 30, max_seconds: float = 0.3,
                             rounds: int = 2, statistic: str = "median", clock: str = "wall",
-                            flush_cache_bytes: int = 0, progress: Progress | None = None) -> tuple[list[float | None], dict[str, str], list[str]]:
+                            flush_cache_bytes: int = 0, allocator: str = "retain",
+                            progress: Progress | None = None) -> tuple[list[float | None], dict[str, str], list[str]]:
     """Seconds of each microbenchmark on ``runtime`` (None where it could not run).
 
     ``rounds`` passes over all microbenchmarks (order reversed on alternate passes, so a burst of
@@ -90,7 +92,7 @@ def measure_microbenchmarks(benches, tables, *, runtime: str = "torch", device: 
                 r = measure(mb.build(), mb.input_shape, layers=layers, label=mb.label, device=device,
                             repeats=repeats, warmup=warmup, max_repeats=max_repeats, max_seconds=max_seconds,
                             per_layer=ort, per_layer_repeats=2 * repeats, threads=threads, clock=clock,
-                            flush_cache_bytes=flush_cache_bytes)
+                            flush_cache_bytes=flush_cache_bytes, allocator=allocator)
             except RoofsweepError as exc:
                 skipped[mb.label] = str(exc)
                 continue
@@ -127,13 +129,13 @@ def fit_rows(tables, times) -> tuple[pd.DataFrame, list[float], list[int]]:
 
 def calibration_section(fit: LatencyFit, *, runtime: str, device: str, threads: int, dtype: str, cost_model: str,
                         peak: float, bw: float, versions: dict, n: int, statistic: str = "median",
-                        clock: str = "wall"):
+                        clock: str = "wall", allocator: str = "retain"):
     from roofsweep.hardware.calibration import Calibration
 
     return Calibration.model_validate({
         "runtime": runtime, "device": device, "threads": threads,
         "date": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
-        "method": FIT_METHOD, "statistic": statistic, "clock": clock, "dtype": dtype, "cost_model": cost_model,
+        "method": FIT_METHOD, "statistic": statistic, "clock": clock, "allocator": allocator, "dtype": dtype, "cost_model": cost_model,
         "peak_macs_per_s": peak, "bandwidth_bytes_per_s": bw, "microbenchmarks": n, "versions": versions,
         "op_types": fit.params, "fallback": fit.fallback, "activations": fit.activations,
         "fallback_activation": fit.fallback_activation, **fit.framework, "residuals": fit.residuals, "scales": fit.scales,
@@ -156,6 +158,7 @@ def calibrate(profile, *, runtime: str = "torch", device: str = "cpu", threads: 
 
     runtime_function(runtime)  # unknown or missing runtime: fail before anything runs
     check_device(device)
+    allocator = _allocator(timing.get("allocator", "retain"))
     n_threads = set_threads(threads)
     cm = get_preset(cost_model) if isinstance(cost_model, str) else cost_model
     dtype = cm.resolve_dtype(profile)
@@ -167,12 +170,12 @@ def calibrate(profile, *, runtime: str = "torch", device: str = "cpu", threads: 
                                                     threads=n_threads, progress=progress, **timing)
     return fit_calibration(profile, benches, tables, times, runtime=runtime, device=device, threads=n_threads,
                            cost_model=cm, skipped=skipped, noisy=noisy, statistic=timing.get("statistic", "median"),
-                           clock=timing.get("clock", "wall"))
+                           clock=timing.get("clock", "wall"), allocator=allocator)
 
 
 def fit_calibration(profile, benches: Sequence, tables, times, *, runtime: str, device: str, threads: int,
                     cost_model, skipped: dict | None = None, noisy: Sequence[str] = (), statistic: str = "median",
-                    clock: str = "wall") -> CalibrationRun:
+                    clock: str = "wall", allocator: str = "retain") -> CalibrationRun:
     """Steps 3-4 of ``calibrate``: fit the measured microbenchmark ``times`` (one per bench, None
     where it could not run; ``tables`` from ``cost_microbenchmarks``) and set the profile's
     ``calibration``. ``MeasurementError`` when fewer than 3 microbenchmarks ran."""
@@ -188,7 +191,7 @@ def fit_calibration(profile, benches: Sequence, tables, times, *, runtime: str, 
     fit = fit_latency_model(rows, measured, peak, bw, labels=[benches[i].label for i in kept], calls=calls)
     section = calibration_section(fit, runtime=runtime, device=device, threads=threads, dtype=dtype,
                                   cost_model=cost_model.name, peak=peak, bw=bw, versions=runtime_versions(runtime),
-                                  n=len(measured), statistic=statistic, clock=clock)
+                                  n=len(measured), statistic=statistic, clock=clock, allocator=allocator)
     warnings = []
     if noisy:
         warnings.append(f"{len(noisy)} of {len(measured)} microbenchmarks varied by more than 20 % between runs "

@@ -62,7 +62,7 @@ class LatencyFit:
     """Result of ``fit_latency_model``. ``params``/``fallback``: op type -> dict of
     ``compute_efficiency``, ``memory_efficiency``, ``overhead_s``, ``samples``,
     ``median_abs_error``; ``samples``: one row per microbenchmark (label, op_type = the
-    dominant op type, measured_s, predicted_s, error = predicted / measured - 1)."""
+    dominant calibration group, measured_s, predicted_s, error = predicted / measured - 1)."""
 
     params: dict[str, dict]
     fallback: dict
@@ -215,7 +215,7 @@ def fit_latency_model(rows: pd.DataFrame, measured_s, peak_macs_per_s: float, ba
     pf = pooled.unpack(xf)
 
     err = relative_errors(predicted, measured)
-    dominant = _dominant_op(rows, per, x, len(measured))
+    dominant = _dominant_op(ops, per, x, len(measured))
     samples = pd.DataFrame({
         "sample": np.arange(len(measured)),
         "label": list(labels) if labels is not None else [f"mb{i}" for i in range(len(measured))],
@@ -251,9 +251,11 @@ def fit_latency_model(rows: pd.DataFrame, measured_s, peak_macs_per_s: float, ba
                       scales=_scales(rows, measured, peak, bw), cost=cost)
 
 
-def _dominant_op(rows: pd.DataFrame, problem: _Problem, x: np.ndarray, n: int) -> list[str]:
+def _dominant_op(groups: np.ndarray, problem: _Problem, x: np.ndarray, n: int) -> list[str]:
+    """Per microbenchmark: the calibration group (op type or ``SUBGROUPS`` key) of most of its
+    predicted time - the group whose ``samples`` and ``median_abs_error`` it counts in."""
     t = problem.row_times(x)
-    frame = pd.DataFrame({"sample": problem.sample, "op_type": rows["op_type"].astype(str), "t": t})
+    frame = pd.DataFrame({"sample": problem.sample, "op_type": groups, "t": t})
     best = frame.groupby(["sample", "op_type"])["t"].sum().reset_index()
     best = best.sort_values("t", ascending=False).drop_duplicates("sample").set_index("sample")["op_type"]
     return [str(best.get(i, "")) for i in range(n)]

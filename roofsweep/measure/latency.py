@@ -42,10 +42,12 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from roofsweep.errors import MeasurementError, RoofsweepError
+from roofsweep.measure.allocator import fault_warning
 from roofsweep.measure.attribution import measured_rows
 from roofsweep.measure.hooks import hooked_self_times
 from roofsweep.measure.prepare import (  # noqa: F401 - fold_batchnorms is public here too
     Progress,
+    _allocator,
     _clock,
     _device,
     _materialise,
@@ -84,8 +86,12 @@ class MeasureResult:
     meta: dict = field(default_factory=dict)
 
     def warning(self) -> str | None:
-        """One line when the timed runs varied by more than 20 % (IQR / median), else None."""
-        return noise_warning(self.model, self.latencies_s)
+        """One line when the timed runs varied by more than 20 % (IQR / median) or page-faulted
+        (``allocator.fault_warning``), else None."""
+        found = [w for w in (noise_warning(self.model, self.latencies_s),
+                             fault_warning(self.model, self.meta.get("page_faults_per_run"),
+                                           self.meta.get("allocator"))) if w]
+        return "; ".join(found) if found else None
 
     def summary(self) -> dict:
         """One flat row for tables / JSON: the median and the spread of the timed runs."""
@@ -103,6 +109,8 @@ class MeasureResult:
             "warmup": self.warmup,
             "hooked_total_s": self.hooked_total_s,
             "unattributed_s": sum(self.unattributed_s.values()),
+            "allocator": self.meta.get("allocator"),
+            "page_faults_per_run": self.meta.get("page_faults_per_run"),
         }
 
 
@@ -127,6 +135,7 @@ def measure_module(
     statistic: str = "median",
     clock: str = "wall",
     flush_cache_bytes: int = 0,
+    allocator: str = "retain",
     progress: Progress | None = None,
     _copy: bool = True,
 ) -> MeasureResult:
@@ -136,13 +145,15 @@ def measure_module(
     it only per-module self times are returned). The module is copied before BN folding unless
     the caller owns it (``_copy=False``). Timing: ``warmup`` untimed runs, then at least
     ``repeats`` timed ones, more (up to ``max_repeats``, default ``repeats``, or ``max_seconds``)
-    until the median is stable (``roofsweep.measure.timing``). Raises ``MeasurementError`` (one
-    line) when the model cannot run on the device.
+    until the median is stable (``roofsweep.measure.timing``). ``allocator``: what happens to
+    freed memory (``roofsweep.measure.allocator``: ``retain``, the default, or ``system``).
+    Raises ``MeasurementError`` (one line) when the model cannot run on the device.
     """
     import torch
 
     max_repeats, per_layer_repeats, clock_fn, dev = _checked_options(
         repeats, warmup, max_repeats, statistic, threads, clock, device, memory_format, per_layer_repeats)
+    allocator = _allocator(allocator)
     model = module
     if _copy and fold_bn and layers is not None:
         model = copy.deepcopy(module)
@@ -172,6 +183,8 @@ def measure_module(
         "stable": timing.stable,
         "statistic": statistic,
         "clock": clock,
+        "allocator": allocator,
+        "page_faults_per_run": timing.faults_per_run,
     }
     return _result(label, dev, timing, statistic, warmup, x, module_self, hooked_total,
                    layers if per_layer else None, meta)
@@ -349,5 +362,14 @@ def merge_results(results: Sequence[MeasureResult]) -> MeasureResult:
         warmup=first.warmup, repeats=sum(r.repeats for r in results), input_shape=first.input_shape,
         module_self_s=self_s, hooked_total_s=statistics.median(hooked) if hooked else None,
         layers=layers, unattributed_s=unattributed, unmatched_rows=unmatched,
-        meta={**first.meta, "merged": len(results)},
+        meta={**first.meta, "merged": len(results), "page_faults_per_run": _mean_faults(results)},
     )
+
+
+def _mean_faults(results: Sequence[MeasureResult]) -> float | None:
+    """Page faults per timed run over merged measurements (weighted by their runs); None if unknown."""
+    known = [(r.meta.get("page_faults_per_run"), len(r.latencies_s)) for r in results]
+    if not known or any(f is None for f, _ in known):
+        return None
+    runs = sum(n for _, n in known)
+    return sum(f * n for f, n in known) / runs if runs else None

@@ -38,7 +38,7 @@ from pathlib import Path
 from roofsweep.errors import MeasurementError
 from roofsweep.measure.attribution import ROOT, measured_rows
 from roofsweep.measure.latency import MeasureResult
-from roofsweep.measure.prepare import _clock, _materialise, _one_line, fold_batchnorms
+from roofsweep.measure.prepare import _allocator, _clock, _materialise, _one_line, fold_batchnorms
 from roofsweep.measure.timing import statistic_of, timed_runs
 
 RUNTIME_UNATTRIBUTED = "<runtime>"
@@ -251,8 +251,8 @@ def measure_module_ort(module, example_input, *, layers=None, label: str = "mode
                        repeats: int = 20, warmup: int = 5, per_layer: bool = True,
                        per_layer_repeats: int | None = None, fold_bn: bool = True, threads: int = 1,
                        max_repeats: int | None = None, max_seconds: float = 30.0, statistic: str = "median",
-                       clock: str = "wall", flush_cache_bytes: int = 0, progress=None,
-                       **_ignored) -> MeasureResult:
+                       clock: str = "wall", flush_cache_bytes: int = 0, allocator: str = "retain",
+                       progress=None, **_ignored) -> MeasureResult:
     """``measure_module``'s counterpart on onnxruntime (same result type; see module docstring)."""
     import copy
 
@@ -266,6 +266,7 @@ def measure_module_ort(module, example_input, *, layers=None, label: str = "mode
         raise MeasurementError(f"unsupported device '{device}'; valid: cpu, cuda")
     max_repeats = repeats if max_repeats is None else max(int(max_repeats), repeats)
     clock_fn = _clock(clock, int(threads))
+    allocator = _allocator(allocator)
     per_layer_repeats = per_layer_repeats or max(3, repeats // 2)
     model = copy.deepcopy(module)
     _materialise(model)
@@ -314,5 +315,5 @@ def measure_module_ort(module, example_input, *, layers=None, label: str = "mode
         meta={"folded_bn": folded, "runtime": "onnxruntime", "stable": timing.stable, "statistic": statistic, "clock": clock,
               "onnxruntime_version": ort.__version__, "graph_optimization": "ORT_ENABLE_ALL",
               "per_layer_repeats": per_layer_repeats if per_layer else 0, "profile_scale": profile_scale,
-              "kernel_runs_s": kernels},
+              "kernel_runs_s": kernels, "allocator": allocator, "page_faults_per_run": timing.faults_per_run},
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from roofsweep.errors import MeasurementError
+from roofsweep.measure.allocator import use_allocator
 from roofsweep.measure.hooks import sync
 from roofsweep.measure.timing import CLOCKS, timed_runs
 
@@ -99,6 +100,14 @@ def fold_batchnorms(module, layers: pd.DataFrame | None) -> list[str]:
             named[b] = getattr(parent, leaf)
             folded.append(b)
     return folded
+
+
+def _allocator(policy: str) -> str:
+    """``allocator.use_allocator(policy)``, with an unknown policy a one-line ``MeasurementError``."""
+    try:
+        return use_allocator(policy)
+    except ValueError as exc:
+        raise MeasurementError(str(exc)) from exc
 
 
 def _clock(clock: str, threads: int):

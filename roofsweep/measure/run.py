@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from roofsweep.errors import MeasurementError, RoofsweepError
+from roofsweep.measure.prepare import _allocator
 from roofsweep.measure.validate import MIN_MODELS, ValidationResult, validate, validation_dtype
 
 Progress = Callable[[str, float, float], None]
@@ -63,8 +64,12 @@ def run_validation(refs: Sequence, profile, cost_model, *, runtime: str = "torch
     if len(refs) < MIN_MODELS:
         raise MeasurementError(f"validation needs at least {MIN_MODELS} models to rank, got {len(refs)}")
     validation_dtype(profile, cost_model)  # fail in seconds, before minutes of measuring
+    allocator = _allocator(measure_kwargs.get("allocator", "retain"))
     got = measure_refs(refs, runtime=runtime, progress=progress, **measure_kwargs)
     warnings = [f"{label}: skipped: {why}" for label, why in got.skipped.items()] + got.warnings
+    mismatch = allocator_mismatch(profile, allocator)
+    if mismatch:
+        warnings.append(mismatch)
     if len(got.results) < MIN_MODELS:
         raise MeasurementError(
             f"only {len(got.results)} of {len(refs)} models could be measured on {runtime} "
@@ -73,3 +78,13 @@ def run_validation(refs: Sequence, profile, cost_model, *, runtime: str = "torch
     result.runtime = runtime
     result.skipped = dict(got.skipped)
     return result, warnings
+
+
+def allocator_mismatch(profile, allocator: str) -> str | None:
+    """One line when ``profile`` was calibrated with another allocator policy than ``allocator``
+    (``roofsweep.measure.allocator``); None when they agree or the calibration does not say."""
+    calibrated_with = getattr(getattr(profile, "calibration", None), "allocator", None)
+    if calibrated_with in (None, allocator):
+        return None
+    return (f"profile '{profile.name}' was calibrated with --allocator {calibrated_with} but the models were "
+            f"measured with --allocator {allocator}: the calibrated predictions may be off by the difference")

@@ -10,7 +10,8 @@ which a model running back to back never sees. Then it times ``fn`` until
   without the last ``window`` runs by at most ``rel_tol`` (default 2 %) - the median is stable; or
 * ``max_repeats`` runs are in, or ``max_seconds`` of timed runs have passed (the caps).
 
-The result carries every sample and the spread: min / median / max, quartiles and the IQR.
+The result carries every sample, the spread (min / median / max, quartiles and the IQR) and the
+page faults per timed run (``roofsweep.measure.allocator``).
 ``noisy`` is True when the IQR exceeds ``NOISY_IQR`` (20 %) of the median - runs varied enough
 that the machine was probably busy; callers turn it into a one-line warning (``noise_warning``).
 """
@@ -22,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from roofsweep.measure.allocator import page_faults
 
 NOISY_IQR = 0.20
 STABLE_REL_TOL = 0.02
@@ -61,6 +64,7 @@ class Timing:
     samples_s: tuple[float, ...]
     warmup: int
     stable: bool
+    faults_per_run: float | None = None  # page faults per timed run (None: not countable here)
 
     @property
     def median_s(self) -> float:
@@ -90,7 +94,8 @@ class Timing:
 
     def summary(self) -> dict:
         return {"latency_s": self.median_s, "min_s": self.min_s, "max_s": self.max_s, "iqr_s": self.iqr_s,
-                "repeats": len(self.samples_s), "warmup": self.warmup, "stable": self.stable}
+                "repeats": len(self.samples_s), "warmup": self.warmup, "stable": self.stable,
+                "page_faults_per_run": self.faults_per_run}
 
 
 def spread_of(samples) -> dict:
@@ -148,6 +153,7 @@ def timed_runs(
             on_run(min(i, warmup), total)
     samples: list[float] = []
     window = max(3, min_repeats // 2)
+    faults0 = page_faults()
     start = clock()
     stable = False
     while len(samples) < max_repeats:
@@ -166,4 +172,6 @@ def timed_runs(
             stable = _stable(samples, window, rel_tol)
             if stable or clock() - start >= max_seconds:
                 break
-    return Timing(tuple(samples), i, stable)
+    faults1 = page_faults()
+    per_run = None if faults0 is None or faults1 is None else (faults1 - faults0) / len(samples)
+    return Timing(tuple(samples), i, stable, per_run)

@@ -126,7 +126,8 @@ def calibration_panel(cal) -> Panel:
         calibration_table(cal),
         Text(f"activations, where an op type has no entry of its own (ns/elem + overhead): {acts}"),
         Text(f"per module call {fmt_time(cal.call_overhead_s)}, per forward {fmt_time(cal.run_overhead_s)}; "
-             f"timing: {cal.statistic} of runs, {cal.clock} clock"),
+             f"timing: {cal.statistic} of runs, {cal.clock} clock"
+             + (f", allocator {cal.allocator}" if getattr(cal, "allocator", None) else "")),
         Text(f"fit on {r.samples} microbenchmarks: median |error| {_pct(r.median_abs_error)}, within 10 % "
              f"{_pct(r.within_10pct)}, within 25 % {_pct(r.within_25pct)}, max {_pct(r.max_abs_error)}"),
         Text(f"method: {cal.method}", style="dim"),
