@@ -93,7 +93,7 @@ def fault_warning(label: str, faults_per_run: float | None, allocator: str | Non
     times each: they measured the allocator handing memory back, not only the model."""
     if faults_per_run is None or faults_per_run <= FAULTS_PER_RUN_WARNING:
         return None
-    hint = "the default --allocator retain avoids it" if allocator == "system" else \
-        "the allocator could not be told to retain memory here"
+    hint = ("measured with the C library's own policy; --allocator retain keeps freed memory on glibc"
+            if allocator == "system" else "with freed memory retained: the system itself reclaimed memory")
     return (f"{label}: {faults_per_run:,.0f} page faults per run: freed memory went back to the system "
             f"and was faulted in again every run ({hint})")
